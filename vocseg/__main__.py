@@ -1,0 +1,5 @@
+import sys
+
+from vocseg.cli import main
+
+sys.exit(main())

