@@ -183,3 +183,27 @@ def describe() -> list[tuple[str, str, Any, str]]:
         for f in dataclasses.fields(cls):
             rows.append((name, f.name, getattr(inst, f.name), f.metadata.get("help", "")))
     return rows
+
+
+def markdown() -> str:
+    """docs/config.md, generated from the dataclasses (a test keeps the file in sync)."""
+    lines = [
+        "# Configuration: vocseg.toml",
+        "",
+        "Optional. vocseg reads `./vocseg.toml`, or the file given by `--config`. Every key has",
+        "a default; an unknown section or key is an error that names it. Generated from",
+        "`vocseg/config.py` by `python -m vocseg.config > docs/config.md`.",
+        "",
+    ]
+    current = None
+    for section, key, default, help_ in describe():
+        if section != current:
+            lines += ["", f"## [{section}]", "", "| key | default | meaning |", "| --- | --- | --- |"]
+            current = section
+        shown = repr(default) if not isinstance(default, str) else f'"{default}"'
+        lines.append(f"| `{key}` | `{shown}` | {help_} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown(), end="")
