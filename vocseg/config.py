@@ -76,6 +76,25 @@ class CrawlConfig:
         "vocseg (+https://example.org/vocseg-bot)",
         "User agent sent by the spiders; put a contact URL of yours in it.",
     )
+    download_delay: float = _f(1.0, "Minimum seconds between requests to one site (0 = none).")
+    concurrency_per_domain: int = _f(2, "Most requests in flight to one site at a time.")
+    autothrottle: bool = _f(True, "Adapt the delay to the site's response times (AutoThrottle).")
+    autothrottle_start_delay: float = _f(5.0, "AutoThrottle's first delay, in seconds.")
+    autothrottle_max_delay: float = _f(60.0, "AutoThrottle's longest delay when a site is slow.")
+    autothrottle_target_concurrency: float = _f(
+        1.0, "Requests AutoThrottle aims to have in flight per site."
+    )
+    retry_times: int = _f(3, "Retries of a failed request (with growing backoff) before giving up.")
+    retry_backoff: float = _f(1.0, "Seconds before the first retry; doubles for each next retry.")
+    timeout: float = _f(30.0, "Seconds to wait for one response.")
+    http_cache: bool = _f(False, "Cache responses on disk (for developing a spider; not for cron).")
+    http_cache_dir: str = _f(".vocseg-httpcache", "Folder of the HTTP cache, when it is on.")
+    incremental: bool = _f(
+        True, "Skip what earlier crawls stored: stop paginating at known items (--full ignores it)."
+    )
+    batch_size: int = _f(500, "Items handed to ingest per batch.")
+    log_level: str = _f("WARNING", "Scrapy log level for `vocseg crawl` (DEBUG, INFO, WARNING).")
+    project_dir: str = _f("", "Folder of the Scrapy project (with scrapy.cfg); empty = bundled.")
 
 
 @dataclass(frozen=True)

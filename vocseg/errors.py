@@ -80,3 +80,15 @@ class Errors:
     # --- E3xx: topics, report, alerts, export (keep in this block) ---------
     # --- E4xx: segments and cohorts (keep in this block) -------------------
     # --- E5xx: crawl (keep in this block) ----------------------------------
+    E501 = (
+        "Scrapy project not found at {path} (no scrapy.cfg). Set [crawl] project_dir in "
+        "vocseg.toml to the folder that holds scrapy.cfg."
+    )
+    E502 = "No spider named '{spider}'. Available spiders: {available}."
+    E503 = "Spider argument '{arg}' is not key=value. Example: -a start_urls=https://shop.example/p/1"
+    E504 = (
+        "A crawl already ran in this process and Twisted's reactor cannot restart. Run each "
+        "crawl in its own process (the `vocseg crawl` command does)."
+    )
+    E505 = "Spider '{spider}' cannot start: {reason}"
+    E506 = "Crawl with spider '{spider}' failed: {reason}. Rerun with --debug for details."
