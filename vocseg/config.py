@@ -67,7 +67,43 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class SegmentsConfig:
-    protected_audit: bool = _f(False, "Opt-in audit of segments across protected attributes.")
+    protected_audit: bool = _f(
+        False,
+        "Opt-in audit: show how segments are distributed across the protected attributes "
+        "listed in audit_attributes (they are never segmentation features).",
+    )
+    audit_attributes: list[str] = _f([], "customers.attributes keys the opt-in audit reports on.")
+    happy_threshold: float = _f(0.65, "Customers with satisfaction (0..1) at or above this are happy.")
+    unhappy_threshold: float = _f(0.4, "Customers with satisfaction at or below this are unhappy.")
+    half_life_days: float = _f(
+        180.0, "Recency weighting of feedback: a review this many days older counts half."
+    )
+    as_of: str = _f("", "Date RFM recency is measured to (ISO); empty = latest date in the store.")
+    rfm_mapping: str = _f(
+        "", "TOML file mapping R/F/M quintile scores to segment names; empty = the packaged one."
+    )
+    trend_days: int = _f(90, "Trend compares spend in the last N days with the N days before.")
+    clv_horizon_months: int = _f(12, "Expected customer lifetime value horizon, in months.")
+    clv_discount: float = _f(0.01, "Monthly discount rate for the expected lifetime value.")
+    max_clusters: int = _f(8, "Largest number of data-driven clusters tried (k by silhouette).")
+    min_cluster_customers: int = _f(30, "Fewer customers with feedback than this: no clusters.")
+    cluster_weights: dict[str, float] = _f(
+        {"needs": 1.0, "satisfaction": 0.5, "behaviour": 0.5},
+        "Weight of each feature block (needs, satisfaction, behaviour) in the clustering.",
+    )
+    extra_features: list[str] = _f(
+        [], "customers.attributes keys added as clustering features (never protected ones)."
+    )
+    custom: dict[str, str] = _f(
+        {},
+        'Custom segments: name = filter over features, e.g. vip-unhappy = "monetary >= 500 '
+        'and satisfaction_class == \'unhappy\'".',
+    )
+    push_batch_size: int = _f(500, "Members per JSON batch sent by `vocseg cohorts push`.")
+    push_retries: int = _f(5, "Tries per batch on 5xx or timeouts (4xx is never retried).")
+    push_backoff: float = _f(0.5, "First retry wait in seconds; doubles on each retry.")
+    push_timeout: float = _f(10.0, "Seconds to wait for the webhook to answer one batch.")
+    seed: int = _f(42, "Random seed for clustering, so a rerun on the same data agrees.")
 
 
 @dataclass(frozen=True)

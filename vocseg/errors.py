@@ -79,6 +79,42 @@ class Errors:
     )
     # --- E3xx: topics, report, alerts, export (keep in this block) ---------
     # --- E4xx: segments and cohorts (keep in this block) -------------------
+    E401 = (
+        "Config {where}: [segments] {key} asks for '{name}', a protected attribute ({category}). "
+        "vocseg never segments, clusters or filters customers on gender, race or ethnicity, "
+        "religion, age, disability, nationality or similar, because treating customers "
+        "differently by them is discriminatory (and unlawful in many places). Remove it; to see "
+        "how segments are spread across it, list it in [segments] audit_attributes and set "
+        "protected_audit = true."
+    )
+    E402 = (
+        "Config {where}: [segments] custom segment '{name}' has a bad filter ({reason}). "
+        "Write e.g. \"monetary >= 500 and satisfaction < 0.4\" using: {features}."
+    )
+    E403 = "No segment or cohort named '{name}'. Run `vocseg cohorts list` to see the names."
+    E404 = "RFM mapping {path}: {reason}. Fix the file, or empty [segments] rfm_mapping for the packaged one."
+    E405 = (
+        "Webhook {url} refused batch {batch} with HTTP {status} ({body}). Not retried: fix the "
+        "URL or the receiver, then push again; {sent} members sent before it are recorded."
+    )
+    E406 = (
+        "Webhook {url} failed batch {batch} after {tries} tries ({reason}). {sent} members "
+        "sent before it are recorded; push again to send the rest."
+    )
+    E407 = (
+        "The protected-attribute audit is off. Set [segments] protected_audit = true in "
+        "vocseg.toml to run it: it only reports distributions, it never segments on them."
+    )
+    E408 = "Cannot write {path}: {reason}. Check the folder exists and is writable."
+    E409 = (
+        "No customer features yet: the store has no customers with feedback or transactions. "
+        "Run `vocseg ingest` first."
+    )
+    E410 = (
+        "Cohort '{name}' has no members with purchases to compare against; lookalikes need "
+        "behaviour (transactions) on both sides."
+    )
+    E411 = "Bad webhook URL '{url}': only http:// and https:// URLs are pushed to."
     # --- E5xx: crawl (keep in this block) ----------------------------------
     E501 = (
         "Scrapy project not found at {path} (no scrapy.cfg). Set [crawl] project_dir in "
