@@ -21,6 +21,9 @@ def demo(
         float,
         typer.Option("--scale", min=0.01, max=50.0, help="Size multiplier: 1.0 is about 3,000 customers."),
     ] = 1.0,
+    stages: Annotated[
+        bool, typer.Option("--stages/--no-stages", help="Run the stages after ingest (enrich, topics ...).")
+    ] = True,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Generate a realistic demo corpus with planted truth, ingest it and run every stage.
@@ -40,7 +43,8 @@ def demo(
             say(st, f"- {name}")
 
     with progress(st, "Demo", None) as update:
-        result = demo_corpus.run_demo(db, out, cfg, seed=seed, scale=scale, progress=update, on_step=step)
+        result = demo_corpus.run_demo(db, out, cfg, seed=seed, scale=scale, progress=update, on_step=step,
+                                       stages=stages)
     if json:
         print_json(result)
         return

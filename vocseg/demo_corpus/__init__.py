@@ -281,12 +281,14 @@ def _installed(module: str) -> bool:
 
 
 def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float = 1.0,
-             progress: ProgressFn | None = None, on_step: StepFn | None = None) -> dict[str, Any]:
+             progress: ProgressFn | None = None, on_step: StepFn | None = None,
+             stages: bool = True) -> dict[str, Any]:
     """Generate the demo corpus into ``out_dir``, ingest it into ``db`` and run every later
     stage that is installed; return what was done (corpus summary, ingest counts per file,
     stage results, store and report paths).
 
-    ``cfg`` is the whole ``Config``; ``on_step(name)`` is told as each step starts.
+    ``cfg`` is the whole ``Config``; ``on_step(name)`` is told as each step starts;
+    ``stages=False`` stops after ingest.
     Example: ``run_demo(store.open("demo/vocseg.db"), "demo", config.load())["ingest"]``
     """
     from vocseg import ingest, store
@@ -301,20 +303,22 @@ def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float
         res = ingest.ingest(db, [out / name], kind=kind, mapping=mapping, source=Path(name).stem,
                             cfg=cfg.ingest, progress=progress)
         ingested[name] = res.as_dict()
-    stages: dict[str, Any] = {}
+    done: dict[str, Any] = {}
     for name, module, run in STAGES:
-        if not _installed(module):
-            stages[name] = "not installed"
-            continue
-        step(name)
-        stages[name] = run(db, cfg, out, progress)
+        if not stages:
+            done[name] = "skipped"
+        elif not _installed(module):
+            done[name] = "not installed"
+        else:
+            step(name)
+            done[name] = run(db, cfg, out, progress)
     report = out / "report.html"
     return {
         "store": str(getattr(db, "path", "")),
         "report": str(report) if report.exists() else None,
         "corpus": corpus,
         "ingest": ingested,
-        "stages": stages,
+        "stages": done,
         "tables": store.info(db)["tables"],
     }
 

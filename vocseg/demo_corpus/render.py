@@ -76,6 +76,8 @@ def _doc_text(
         tag = rng.choice(T.HASHTAGS[u.sentiment])
         text = f"{text} {tag}".strip()
     text = T.roughen(rng, text, casual=kind == "social")
+    if kind == "social":
+        text = text[:240]  # room left for the personal details below within a post's 280
     if u.customer is not None and rng.random() < (0.012 if kind != "social" else 0.006):
         text += " " + _pii_sentence(rng, u.customer, pii)
     if kind == "review" and rng.random() < 0.03:
@@ -229,7 +231,7 @@ def social_rows(
                 "post_id": ext,
                 "handle": f"@{handle}",
                 "created_at": twitter(u.when),  # type: ignore[arg-type]
-                "text": _doc_text(rng, u, "social", pii)[:280],
+                "text": _doc_text(rng, u, "social", pii),
                 "likes": int(rng.paretovariate(1.5)) - 1,
                 "platform": rng.choice(("x", "x", "instagram")),
             }
