@@ -30,6 +30,10 @@ WORDS = ("kettle boils fast", "lid feels flimsy", "delivery was late", "great va
          "easy to clean", "too loud at night", "arrived broken")
 
 
+MEMBERS = ("ann_forum", "bob_forum", "cyd_forum", "dee_forum")
+EMAIL = "jane.doe@example.com"  # in one review body: ingest must redact it
+
+
 def token(i: int) -> str:
     """qzaa, qzab, ...: unique, letters only (no digits that redaction could take for a number)."""
     letters = ""
@@ -76,6 +80,8 @@ class Site:
     def __post_init__(self) -> None:
         for p in range(self.products):
             self.catalog[f"product-{p}"] = [self.entry() for _ in range(self.pages_per_product * self.per_page)]
+        first = self.catalog["product-0"][0]
+        first.body += f" Write to me at {EMAIL} if you want photos."
         self.microdata = [self.entry() for _ in range(2 * self.per_page)]
         self.private = [self.entry() for _ in range(self.per_page)]
         self.broken_valid = [self.entry()]
@@ -202,7 +208,8 @@ class Site:
 
     # --- forum -------------------------------------------------------------------------
     def _post(self, t: dict, n: int, e: Entry) -> dict:
-        return {"id": t["id"] * 1000 + n, "post_number": n, "username": e.author, "name": e.author,
+        user = MEMBERS[(t["id"] + n) % len(MEMBERS)]
+        return {"id": t["id"] * 1000 + n, "post_number": n, "username": user, "name": user.title(),
                 "created_at": f"{e.date}T10:00:00.000Z", "cooked": f"<p>{escape(e.body)}</p>",
                 "reply_to_post_number": None if n == 1 else 1, "staff": n == 2, "admin": False,
                 "moderator": False}
@@ -222,6 +229,12 @@ class Site:
                 tl["more_topics_url"] = f"/forum/latest?page={page + 1}"
             return 200, "application/json", json.dumps({"users": [], "topic_list": tl})
         parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "t" and parts[2] == "posts.json":
+            t = self._topic(int(parts[1]))
+            wanted = {int(x) for x in query.get("post_ids[]", [])}
+            posts = [self._post(t, n, e) for n, e in enumerate(t["posts"], 1)]
+            return 200, "application/json", json.dumps(
+                {"post_stream": {"posts": [p for p in posts if p["id"] in wanted]}, "id": t["id"]})
         if len(parts) == 3 and parts[0] == "t" and parts[2].endswith(".json"):
             t = self._topic(int(parts[2][:-5]))
             if t is None:
@@ -230,12 +243,6 @@ class Site:
             return 200, "application/json", json.dumps({
                 "id": t["id"], "title": t["title"], "slug": t["slug"], "posts_count": len(posts),
                 "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]}})
-        if len(parts) == 3 and parts[0] == "t" and parts[2] == "posts.json":
-            t = self._topic(int(parts[1]))
-            wanted = {int(x) for x in query.get("post_ids[]", [])}
-            posts = [self._post(t, n, e) for n, e in enumerate(t["posts"], 1)]
-            return 200, "application/json", json.dumps(
-                {"post_stream": {"posts": [p for p in posts if p["id"] in wanted]}, "id": t["id"]})
         return 404, "text/plain", "not found"
 
     def _topic(self, tid: int) -> dict | None:

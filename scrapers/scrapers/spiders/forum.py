@@ -66,7 +66,7 @@ class ForumSpider(VocsegSpider):
             tid, slug = topic.get("id"), topic.get("slug") or "topic"
             if tid is None:
                 continue
-            version = f"{topic.get('last_posted_at') or topic.get('bumped_at')}|{topic.get('posts_count')}"
+            version = f"{topic.get('last_posted_at') or topic.get('bumped_at')};{topic.get('posts_count')}"
             yield scrapy.Request(
                 json_url(base, f"/t/{slug}/{tid}"),
                 callback=self.parse_topic,

@@ -1,0 +1,195 @@
+"""`vocseg crawl` end to end against a fixture site on 127.0.0.1 (no other network).
+
+Twisted's reactor starts once per process, so every crawl runs as its own `vocseg`
+process, as cron runs it; the site is served from a thread of the test process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from crawl_site import EMAIL, Server, Site
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = re.compile(r"\bqz[a-z]+\b")
+
+# Polite features stay on (robots.txt, AutoThrottle, retries); only the waits are shortened.
+CONFIG = """
+[crawl]
+download_delay = 0.0
+autothrottle_start_delay = 0.0
+retry_backoff = 0.1
+concurrency_per_domain = 8
+"""
+
+
+@pytest.fixture
+def site():
+    with Server(Site()) as srv:
+        yield srv
+
+
+@pytest.fixture
+def crawl(tmp_path, db_path):
+    cfg = tmp_path / "vocseg.toml"
+    cfg.write_text(CONFIG)
+
+    def run(spider: str, *args: str, expect: int = 0) -> dict:
+        cmd = [sys.executable, "-m", "vocseg", "--db", str(db_path), "--config", str(cfg), "crawl",
+               spider, *args, "--json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                              env={**os.environ, "VOCSEG_DB": ""})
+        assert proc.returncode == expect, proc.stderr[-3000:]
+        return json.loads(proc.stdout) if expect == 0 else {"stderr": proc.stderr}
+
+    return run
+
+
+def rows(db_path: Path, sql: str, *params) -> list[tuple]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def token_counts(db_path: Path, source_like: str) -> Counter:
+    texts = rows(db_path, "SELECT d.text FROM documents d JOIN sources s ON s.id = d.source_id "
+                          "WHERE s.name LIKE ?", source_like)
+    return Counter(t for (text,) in texts for t in TOKEN.findall(text))
+
+
+def test_reviews_arrive_once_robots_obeyed_broken_page_quarantined_and_rerun_is_incremental(
+    site, crawl, db_path
+):
+    args = ("-a", f"start_urls={site.url}/", "-a", "follow=a.product")
+    first = crawl("reviews", *args)
+
+    stored = token_counts(db_path, "reviews:%")
+    assert set(stored) == site.site.review_tokens()
+    assert all(n == 1 for n in stored.values()), [t for t, n in stored.items() if n > 1]
+    assert first["inserted"] == len(site.site.review_tokens()) == first["items"]
+    # robots.txt: the private product was never requested, and nothing of it is stored
+    assert not site.site.private_tokens() & set(stored)
+    assert site.site.hits["/private/secret-grill"] == 0
+    assert first["skipped_robots"] >= 1
+    # the flaky page answered 503 once and was retried
+    assert site.site.hits["/products/flaky-fan"] == 2
+    # the broken JSON-LD block is quarantined with its URL and reason; its valid neighbour is kept
+    q = rows(db_path, "SELECT file, reason FROM quarantine")
+    assert [f for f, _ in q] == [f"{site.url}/products/broken-blender"]
+    assert "JSON-LD" in q[0][1]
+    assert first["quarantined"] == 1
+    # the microdata page's 0..10 scale reaches ingest: 8/10 is stored as 0.8
+    micro = site.site.microdata[0]
+    (rating,) = rows(db_path, "SELECT rating FROM documents WHERE text LIKE ?", f"%{micro.token}%")[0]
+    assert rating == pytest.approx(micro.rating * 2 / 10)
+    # ingest's redaction applied on the crawled text
+    assert not rows(db_path, "SELECT id FROM documents WHERE text LIKE ?", f"%{EMAIL}%")
+    assert rows(db_path, "SELECT id FROM documents WHERE text LIKE ?",
+                f"%{site.site.catalog['product-0'][0].token}%")
+
+    second = crawl("reviews", *args)
+    assert second["inserted"] == 0 and second["quarantined"] == 0
+    assert second["pages"] * 2 <= first["pages"], (first["pages"], second["pages"])
+    assert second["stopped_pagination"] >= len(site.site.catalog)
+
+    new = site.site.add_review("product-2")
+    third = crawl("reviews", *args)
+    assert third["inserted"] == 1
+    assert token_counts(db_path, "reviews:%")[new.token] == 1
+
+    runs = rows(db_path, "SELECT command, status, counts FROM runs ORDER BY id")
+    assert [(c, s) for c, s, _ in runs] == [("crawl reviews", "ok")] * 3
+    assert json.loads(runs[0][2])["inserted"] == first["inserted"]
+    assert {"pages", "items", "inserted", "duplicates", "quarantined"} <= set(first)
+
+
+def test_forum_topics_and_posts_arrive_once_and_unchanged_topics_are_skipped(site, crawl, db_path):
+    args = ("-a", f"start_urls={site.url}/forum")
+    first = crawl("forum", *args)
+    stored = token_counts(db_path, "forum:%")
+    assert set(stored) == site.site.forum_tokens()
+    assert all(n == 1 for n in stored.values())
+    # the long topic needed a posts.json request beyond the first 20 posts
+    assert site.site.hits["/forum/t/100/posts.json"] == 1
+    # thread structure and staff replies (agent turns are not customer voice)
+    conv = rows(db_path, "SELECT conversation_id, turn, role FROM documents WHERE conversation_id = '101' "
+                         "ORDER BY turn")
+    assert [t for _, t, _ in conv] == list(range(1, len(site.site.topics[1]["posts"]) + 1))
+    assert [r for _, _, r in conv][:2] == ["customer", "agent"]
+    # posts by the same username are linked to one customer
+    linked = rows(db_path, "SELECT author, COUNT(DISTINCT customer_id), COUNT(customer_id), COUNT(*) "
+                           "FROM documents WHERE conversation_id IS NOT NULL GROUP BY author")
+    assert linked and all(n_cust == 1 and n_linked == n for _, n_cust, n_linked, n in linked)
+
+    second = crawl("forum", *args)
+    assert second["inserted"] == 0
+    assert second["skipped_unchanged"] >= 1
+    assert second["pages"] * 2 <= first["pages"], (first["pages"], second["pages"])
+
+    new = site.site.add_post(topic=3)
+    third = crawl("forum", *args)
+    assert third["inserted"] == 1
+    assert token_counts(db_path, "forum:%")[new.token] == 1
+
+
+def test_feed_and_appstore_reviews_arrive_once(site, crawl, db_path):
+    feed = crawl("feed", "-a", f"start_urls={site.url}/feed.rss")
+    assert set(token_counts(db_path, "feed:%")) == site.site.feed_tokens()
+    assert feed["inserted"] == len(site.site.feed_tokens())
+
+    app_args = ("-a", "app_id=42", "-a", f"base_url={site.url}/appstore")
+    app = crawl("appstore", *app_args)
+    stored = token_counts(db_path, "appstore:42")
+    assert set(stored) == site.site.app_tokens() and all(n == 1 for n in stored.values())
+    assert app["pages"] == site.site.app_pages + 1  # + robots.txt
+    ratings = rows(db_path, "SELECT rating FROM documents d JOIN sources s ON s.id = d.source_id "
+                            "WHERE s.name = 'appstore:42'")
+    assert all(0 <= r <= 1 for (r,) in ratings)
+
+    again = crawl("appstore", *app_args)
+    assert again["inserted"] == 0 and again["pages"] < app["pages"]
+    assert crawl("feed", "-a", f"start_urls={site.url}/feed.rss")["inserted"] == 0
+
+
+def test_bad_spider_arguments_are_a_usage_error(site, crawl):
+    out = crawl("reviews", expect=2)
+    assert "E505" in out["stderr"] and "start_urls" in out["stderr"]
+    out = crawl("reviews", "-a", f"start_urls={site.url}/", "-a", "folow=a", expect=2)
+    assert "folow" in out["stderr"]
+    assert "E502" in crawl("nosuch", expect=2)["stderr"]
+    assert sum(site.site.hits.values()) == 0
+
+
+def test_scrapy_crawl_from_the_project_folder_uses_the_same_pipeline(site, tmp_path):
+    db = tmp_path / "standalone.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "feed", "-a", f"start_urls={site.url}/feed.rss",
+         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=WARNING"],
+        cwd=ROOT / "scrapers", capture_output=True, text=True, timeout=120,
+        env={**os.environ, "VOCSEG_DB": str(db)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert set(token_counts(db, "feed:%")) == site.site.feed_tokens()
+    (status, counts), = rows(db, "SELECT status, counts FROM runs WHERE command = 'crawl feed'")
+    assert status == "ok" and json.loads(counts)["inserted"] == len(site.site.feed_tokens())
+
+
+def test_scrapy_check_spider_contracts_pass():
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "check", "-s", "DOWNLOAD_DELAY=0",
+         "-s", "AUTOTHROTTLE_ENABLED=False"],
+        cwd=ROOT / "scrapers", capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ran = re.search(r"Ran (\d+) contracts", proc.stderr)
+    assert ran and int(ran.group(1)) >= 10, proc.stderr[-2000:]
