@@ -65,7 +65,7 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
         {
             "external_id": "review_id",
             "customer": "customer_id",
-            "email": "reviewer_email",
+            "email": "customer_email",
             "created_at": "date",
             "rating": "stars",
             "title": "title",

@@ -204,7 +204,7 @@ def review_rows(
             {
                 "review_id": ext,
                 "customer_id": "" if guest or c is None else c.id,
-                "reviewer_email": _email_as_typed(rng, c.email) if guest and c else "",
+                "customer_email": _email_as_typed(rng, c.email) if guest and c else "",
                 "date": when,
                 "stars": _stars(rng, u.sentiment),
                 "title": T.sentence(rng, title_bank, fixed),  # type: ignore[arg-type]
