@@ -244,6 +244,7 @@ def _ingest_file(ctx: _Context, path: Path, *, kind: str | None, preset: M.Prese
     extract = Extractor(reader.columns, fmap, attributes, path)
     norm = Normalizer(file_kind, preset=preset, scale=scale, max_text_chars=cfg.max_text_chars,
                       do_redact=cfg.redact, id_prefix=_source_name(path) if preset and preset.id_prefix_file else None)
+    norm.columns = fmap
     label = str(path.resolve())
     rows = itertools.chain([first], it)
     if dry_run:
@@ -318,7 +319,9 @@ def ingest(
             result.seconds = round(time.perf_counter() - t0, 3)
             counts.update(result.as_dict())
         if strict and result.quarantined:
-            raise SourceError(Errors.E109.format(n=result.quarantined, run_id=ctx.run_id), code="E109")
+            exc = SourceError(Errors.E109.format(n=result.quarantined, run_id=ctx.run_id), code="E109")
+            exc.result = result  # type: ignore[attr-defined]  # the CLI still prints the counts
+            raise exc
     return result
 
 

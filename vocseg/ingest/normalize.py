@@ -201,6 +201,7 @@ class Normalizer:
         self.do_redact = do_redact
         self.id_prefix = id_prefix
         self.dates: dict[str, V.DateParser] = {}
+        self.columns: dict[str, str] = {}  # field -> source column, for quarantine reasons
         self._sha1: Callable[..., Any] = hashlib.sha1
 
     def _date(self, fld: str, value: Any) -> str | None:
@@ -233,14 +234,11 @@ class Normalizer:
         return Identity(cust, email, handle, _s(rec.get("name")))
 
     def _text(self, fld: str, value: Any, required: bool) -> tuple[str | None, int]:
-        if value is None:
-            if required:
-                raise BadRecord(f"missing {fld}")
-            return None, 0
-        s = value.strip() if isinstance(value, str) else _s(value)
+        s = None if value is None else value.strip() if isinstance(value, str) else _s(value)
         if not s or (len(s) < 6 and s.lower() in V.MISSING):
             if required:
-                raise BadRecord(f"missing {fld}")
+                col = self.columns.get(fld)
+                raise BadRecord(f"missing {fld}" + (f" (column '{col}' is empty)" if col and col != fld else ""))
             return None, 0
         if len(s) > self.max_chars:
             raise BadRecord(
