@@ -48,10 +48,10 @@ def quotes(db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood:
             f"SELECT s.text, d.customer_id, sn.similarity, {sent}, d.id FROM sentence_needs sn "
             f"JOIN sentences s ON s.id = sn.sentence_id JOIN documents d ON d.id = s.document_id "
             f"WHERE sn.need = ? AND {where} ORDER BY sn.similarity DESC LIMIT 300", [need]).fetchall()
-    if not rows:
-        rows = [(t, c, 0.0, None, i) for t, c, i in db.conn.execute(
-            f"SELECT d.text, d.customer_id, d.id FROM documents d WHERE {where} "
-            f"ORDER BY d.created_at DESC LIMIT 300").fetchall()]
+    # topped up with recent feedback (ranked below every need match) when too few match
+    rows += [(t, c, -1.0, None, i) for t, c, i in db.conn.execute(
+        f"SELECT d.text, d.customer_id, d.id FROM documents d WHERE {where} "
+        f"ORDER BY d.created_at DESC LIMIT 300").fetchall()]
 
     def score(r: tuple) -> float:
         sim = float(r[2] or 0.0)
@@ -62,9 +62,9 @@ def quotes(db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood:
     out, seen = [], set()
     for r in sorted(rows, key=score, reverse=True):
         text = _clean(r[0])
-        if r[1] in seen or len(text) < 10:
+        if r[1] in seen or text.lower() in seen or len(text) < 10:
             continue
-        seen.add(r[1])
+        seen.update([r[1], text.lower()])
         out.append({"text": text, "document_id": r[4]})
         if len(out) == n:
             break
