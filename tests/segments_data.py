@@ -94,7 +94,7 @@ def world(db, n: int = 160, seed: int = 3, end: dt.date = dt.date(2025, 6, 30)) 
             texts = NEEDS[need]
             text = texts[2] if mood == "happy" else texts[int(rng.integers(0, 2))]
             day = end - dt.timedelta(days=int(rng.integers(0, 300)))
-            add_review(db, cid, text, day, satisfaction=float(np.clip(sat + rng.normal(0, 0.05), 0, 1)), need=need)
+            add_review(db, cid, text, day, satisfaction=float(np.clip(sat + rng.normal(0, 0.03), 0, 1)), need=need)
         k = int(rng.integers(1, 12))
         days = sorted(end - dt.timedelta(days=int(d)) for d in rng.integers(0, 700, size=k))
         add_purchases(db, cid, days, [float(round(rng.gamma(2, 40), 2)) for _ in days])
