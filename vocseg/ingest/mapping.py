@@ -211,6 +211,10 @@ def detect(columns: Sequence[str], kind: str) -> dict[str, str]:
                 out[fld] = col
                 used.add(col)
                 break
+    # a user name on a social platform is also the person's handle
+    if kind not in ("transactions", "customers") and "handle" not in out and "author" in out \
+            and norm(out["author"]) in ("screen_name", "username", "user_name", "user_handle"):
+        out["handle"] = out["author"]
     return out
 
 

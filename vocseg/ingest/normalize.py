@@ -305,8 +305,12 @@ class Normalizer:
         reply_to = _s(rec.get("reply_to"))
         if reply_to is not None and self.id_prefix:
             reply_to = f"{self.id_prefix}:{reply_to}"
+        conversation = _s(rec.get("conversation_id"))
+        if conversation is None and kind == "chat" and reply_to is None:
+            conversation = ext  # a message that starts (or alone makes) a conversation
+            turn = 1 if turn is None else turn
         return Doc(
-            kind, ext, _s(rec.get("conversation_id")), turn, role, author, title, text, created,
+            kind, ext, conversation, turn, role, author, title, text, created,
             rating_raw, rating, _s(rec.get("language")), _s(rec.get("channel")), _s(rec.get("url")),
             self._sha1(text.encode("utf-8", "surrogatepass")).hexdigest(),
             identity, product, attributes, reply_to, n1 + n2,

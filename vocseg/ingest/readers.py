@@ -136,6 +136,19 @@ def _detect_encoding(head: bytes) -> tuple[str, bool]:
         return "utf-8", False
     except UnicodeDecodeError:
         pass
+    # Some lines fail UTF-8. If other lines hold valid multi-byte UTF-8 (é as C3 A9), the file is
+    # UTF-8 with a few corrupt rows (quarantined as invalid bytes); otherwise it is a legacy encoding.
+    ok = bad = 0
+    for line in sample.split(b"\n"):
+        if max(line, default=0) < 0x80:
+            continue
+        try:
+            line.decode("utf-8")
+            ok += 1
+        except UnicodeDecodeError:
+            bad += 1
+    if ok and bad <= ok:
+        return "utf-8", False
     try:
         sample.decode("cp1252")
         return "cp1252", True
