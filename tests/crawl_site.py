@@ -23,11 +23,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-WORDS = ("kettle boils fast", "lid feels flimsy", "delivery was late", "great value for money",
-         "support never answered", "battery lasts all day", "the app keeps crashing",
-         "easy to clean", "too loud at night", "arrived broken")
+WORDS = (
+    "kettle boils fast",
+    "lid feels flimsy",
+    "delivery was late",
+    "great value for money",
+    "support never answered",
+    "battery lasts all day",
+    "the app keeps crashing",
+    "easy to clean",
+    "too loud at night",
+    "arrived broken",
+)
 
 
 MEMBERS = ("ann_forum", "bob_forum", "cyd_forum", "dee_forum")
@@ -79,7 +89,9 @@ class Site:
 
     def __post_init__(self) -> None:
         for p in range(self.products):
-            self.catalog[f"product-{p}"] = [self.entry() for _ in range(self.pages_per_product * self.per_page)]
+            self.catalog[f"product-{p}"] = [
+                self.entry() for _ in range(self.pages_per_product * self.per_page)
+            ]
         first = self.catalog["product-0"][0]
         first.body += f" Write to me at {EMAIL} if you want photos."
         self.microdata = [self.entry() for _ in range(2 * self.per_page)]
@@ -88,8 +100,14 @@ class Site:
         self.flaky = [self.entry() for _ in range(2)]
         for t in range(self.forum_topics):
             n = self.long_topic_posts if t == 0 else self.forum_posts
-            self.topics.append({"id": 100 + t, "slug": f"topic-{t}", "title": f"Topic {t}",
-                                "posts": [self.entry() for _ in range(n)]})
+            self.topics.append(
+                {
+                    "id": 100 + t,
+                    "slug": f"topic-{t}",
+                    "title": f"Topic {t}",
+                    "posts": [self.entry() for _ in range(n)],
+                }
+            )
         self.feed = [self.entry() for _ in range(self.feed_items)]
         self.app = [self.entry() for _ in range(self.app_pages * self.app_per_page)]
 
@@ -98,8 +116,14 @@ class Site:
         self._n += 1
         tok = token(i)
         day = dt.date(2023, 1, 1) + dt.timedelta(days=i)  # later entries are newer
-        return Entry(tok, f"user_{tok}", day.isoformat(),
-                     f"Title {tok}", f"Review {tok}: the {WORDS[i % len(WORDS)]}.", 1 + i % 5)
+        return Entry(
+            tok,
+            f"user_{tok}",
+            day.isoformat(),
+            f"Title {tok}",
+            f"Review {tok}: the {WORDS[i % len(WORDS)]}.",
+            1 + i % 5,
+        )
 
     # --- what tests compare with ---------------------------------------------------
     def review_tokens(self) -> set[str]:
@@ -140,12 +164,19 @@ class Site:
             return 200, "text/plain", "User-agent: *\nDisallow: /private/\n"
         if path == "/":
             links = [f"/products/{s}" for s in self.catalog] + [
-                "/microdata/toaster", "/products/broken-blender", "/products/flaky-fan",
-                "/private/secret-grill"]
+                "/microdata/toaster",
+                "/products/broken-blender",
+                "/products/flaky-fan",
+                "/private/secret-grill",
+            ]
             body = "".join(f'<li><a class="product" href="{u}">{u}</a></li>' for u in links)
             return 200, "text/html", f"<html><body><h1>Shop</h1><ul>{body}</ul></body></html>"
         if path.startswith("/products/") and path[10:] in self.catalog:
-            return 200, "text/html", self.jsonld_page(path, path[10:], self.catalog[path[10:]], page)
+            return (
+                200,
+                "text/html",
+                self.jsonld_page(path, path[10:], self.catalog[path[10:]], page),
+            )
         if path == "/private/secret-grill":
             return 200, "text/html", self.jsonld_page(path, "Secret grill", self.private, page)
         if path == "/microdata/toaster":
@@ -157,7 +188,7 @@ class Site:
                 return 503, "text/plain", "busy, try again"
             return 200, "text/html", self.jsonld_page(path, "Flaky fan", self.flaky, 1)
         if path.startswith("/forum/"):
-            return self.forum(path[len("/forum"):], query)
+            return self.forum(path[len("/forum") :], query)
         if path == "/feed.rss":
             return 200, "application/rss+xml", self.rss()
         if path.startswith("/appstore/us/rss/customerreviews/page="):
@@ -172,19 +203,37 @@ class Site:
     def jsonld_page(self, path: str, product: str, entries: list[Entry], page: int) -> str:
         shown, more = self._slice(entries, page)
         data = {
-            "@context": "https://schema.org", "@type": "Product", "name": product,
-            "aggregateRating": {"@type": "AggregateRating", "ratingValue": "3.9",
-                                "reviewCount": str(len(entries))},
-            "review": [{
-                "@type": "Review", "author": {"@type": "Person", "name": e.author},
-                "datePublished": e.date, "name": e.title, "reviewBody": e.body,
-                "reviewRating": {"@type": "Rating", "ratingValue": str(e.rating), "bestRating": "5",
-                                 "worstRating": "1"}} for e in shown],
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": product,
+            "aggregateRating": {
+                "@type": "AggregateRating",
+                "ratingValue": "3.9",
+                "reviewCount": str(len(entries)),
+            },
+            "review": [
+                {
+                    "@type": "Review",
+                    "author": {"@type": "Person", "name": e.author},
+                    "datePublished": e.date,
+                    "name": e.title,
+                    "reviewBody": e.body,
+                    "reviewRating": {
+                        "@type": "Rating",
+                        "ratingValue": str(e.rating),
+                        "bestRating": "5",
+                        "worstRating": "1",
+                    },
+                }
+                for e in shown
+            ],
         }
         nxt = f'<link rel="next" href="{path}?page={page + 1}">' if more else ""
         script = json.dumps(data).replace("</", "<\\/")
-        return (f'<html><head>{nxt}<script type="application/ld+json">{script}</script></head>'
-                f"<body><h1>{escape(product)}</h1></body></html>")
+        return (
+            f'<html><head>{nxt}<script type="application/ld+json">{script}</script></head>'
+            f"<body><h1>{escape(product)}</h1></body></html>"
+        )
 
     def microdata_page(self, path: str, page: int) -> str:
         shown, more = self._slice(self.microdata, page)
@@ -196,34 +245,57 @@ class Site:
             f'<div itemprop="reviewRating" itemscope itemtype="https://schema.org/Rating">'
             f'<meta itemprop="ratingValue" content="{e.rating * 2}"><meta itemprop="bestRating" '
             f'content="10"><meta itemprop="worstRating" content="0"></div>'
-            f'<p itemprop="reviewBody">{escape(e.body)}</p></div>' for e in shown)
+            f'<p itemprop="reviewBody">{escape(e.body)}</p></div>'
+            for e in shown
+        )
         nxt = f'<a rel="next" href="{path}?page={page + 1}">older</a>' if more else ""
-        return (f'<html><body><div itemscope itemtype="https://schema.org/Product">'
-                f'<h1 itemprop="name">Toaster T2</h1>{reviews}</div>{nxt}</body></html>')
+        return (
+            f'<html><body><div itemscope itemtype="https://schema.org/Product">'
+            f'<h1 itemprop="name">Toaster T2</h1>{reviews}</div>{nxt}</body></html>'
+        )
 
     def broken_page(self) -> str:
         good = self.jsonld_page("/products/broken-blender", "Blender B3", self.broken_valid, 1)
-        broken = '<script type="application/ld+json">{"@type": "Review", "reviewBody": "cut off</script>'
+        broken = (
+            '<script type="application/ld+json">{"@type": "Review", "reviewBody": "cut off</script>'
+        )
         return good.replace("</head>", broken + "</head>")
 
     # --- forum -------------------------------------------------------------------------
     def _post(self, t: dict, n: int, e: Entry) -> dict:
         user = MEMBERS[(t["id"] + n) % len(MEMBERS)]
-        return {"id": t["id"] * 1000 + n, "post_number": n, "username": user, "name": user.title(),
-                "created_at": f"{e.date}T10:00:00.000Z", "cooked": f"<p>{escape(e.body)}</p>",
-                "reply_to_post_number": None if n == 1 else 1, "staff": n == 2, "admin": False,
-                "moderator": False}
+        return {
+            "id": t["id"] * 1000 + n,
+            "post_number": n,
+            "username": user,
+            "name": user.title(),
+            "created_at": f"{e.date}T10:00:00.000Z",
+            "cooked": f"<p>{escape(e.body)}</p>",
+            "reply_to_post_number": None if n == 1 else 1,
+            "staff": n == 2,
+            "admin": False,
+            "moderator": False,
+        }
 
     def forum(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, str]:
         per_page = 3
         if path == "/latest.json":
             page = int(query.get("page", ["0"])[0])
-            ordered = sorted(self.topics, key=lambda t: (t["posts"][-1].date, t["id"]), reverse=True)
+            ordered = sorted(
+                self.topics, key=lambda t: (t["posts"][-1].date, t["id"]), reverse=True
+            )
             shown = ordered[page * per_page : (page + 1) * per_page]
-            topics = [{"id": t["id"], "slug": t["slug"], "title": t["title"],
-                       "posts_count": len(t["posts"]),
-                       "last_posted_at": f"{t['posts'][-1].date}T10:00:00.000Z",
-                       "bumped_at": f"{t['posts'][-1].date}T10:00:00.000Z"} for t in shown]
+            topics = [
+                {
+                    "id": t["id"],
+                    "slug": t["slug"],
+                    "title": t["title"],
+                    "posts_count": len(t["posts"]),
+                    "last_posted_at": f"{t['posts'][-1].date}T10:00:00.000Z",
+                    "bumped_at": f"{t['posts'][-1].date}T10:00:00.000Z",
+                }
+                for t in shown
+            ]
             tl = {"topics": topics, "per_page": per_page}
             if (page + 1) * per_page < len(ordered):
                 tl["more_topics_url"] = f"/forum/latest?page={page + 1}"
@@ -233,16 +305,34 @@ class Site:
             t = self._topic(int(parts[1]))
             wanted = {int(x) for x in query.get("post_ids[]", [])}
             posts = [self._post(t, n, e) for n, e in enumerate(t["posts"], 1)]
-            return 200, "application/json", json.dumps(
-                {"post_stream": {"posts": [p for p in posts if p["id"] in wanted]}, "id": t["id"]})
+            return (
+                200,
+                "application/json",
+                json.dumps(
+                    {
+                        "post_stream": {"posts": [p for p in posts if p["id"] in wanted]},
+                        "id": t["id"],
+                    }
+                ),
+            )
         if len(parts) == 3 and parts[0] == "t" and parts[2].endswith(".json"):
             t = self._topic(int(parts[2][:-5]))
             if t is None:
                 return 404, "text/plain", "no topic"
             posts = [self._post(t, n, e) for n, e in enumerate(t["posts"], 1)]
-            return 200, "application/json", json.dumps({
-                "id": t["id"], "title": t["title"], "slug": t["slug"], "posts_count": len(posts),
-                "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]}})
+            return (
+                200,
+                "application/json",
+                json.dumps(
+                    {
+                        "id": t["id"],
+                        "title": t["title"],
+                        "slug": t["slug"],
+                        "posts_count": len(posts),
+                        "post_stream": {"posts": posts[:20], "stream": [p["id"] for p in posts]},
+                    }
+                ),
+            )
         return 404, "text/plain", "not found"
 
     def _topic(self, tid: int) -> dict | None:
@@ -254,27 +344,40 @@ class Site:
             f"<item><title>{e.title}</title><link>http://blog.invalid/{e.token}</link>"
             f"<guid>{e.token}</guid><pubDate>Mon, 0{1 + i % 9} Apr 2024 09:00:00 GMT</pubDate>"
             f"<author>{e.author}</author><description>{escape('<p>' + e.body + '</p>')}</description></item>"
-            for i, e in enumerate(self.feed))
-        return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Comments</title>'
-                f"<link>http://blog.invalid/</link><description>c</description>{items}</channel></rss>")
+            for i, e in enumerate(self.feed)
+        )
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Comments</title>'
+            f"<link>http://blog.invalid/</link><description>c</description>{items}</channel></rss>"
+        )
 
     def app_page(self, page: int) -> str:
         shown = self.app[(page - 1) * self.app_per_page : page * self.app_per_page]
         base = "http://apps.invalid/us/rss/customerreviews"
         entries = [{"im:name": {"label": "Demo App"}}] if page == 1 else []
-        entries += [{"author": {"name": {"label": e.author}}, "updated": {"label": f"{e.date}T09:00:00-07:00"},
-                     "im:rating": {"label": str(e.rating)}, "id": {"label": f"r{e.token}"},
-                     "title": {"label": e.title}, "content": {"label": e.body}} for e in shown]
+        entries += [
+            {
+                "author": {"name": {"label": e.author}},
+                "updated": {"label": f"{e.date}T09:00:00-07:00"},
+                "im:rating": {"label": str(e.rating)},
+                "id": {"label": f"r{e.token}"},
+                "title": {"label": e.title},
+                "content": {"label": e.body},
+            }
+            for e in shown
+        ]
         links = [{"attributes": {"rel": "last", "href": f"{base}/page={self.app_pages}/id=42/xml"}}]
         if page < self.app_pages:
-            links.append({"attributes": {"rel": "next", "href": f"{base}/page={page + 1}/id=42/xml"}})
+            links.append(
+                {"attributes": {"rel": "next", "href": f"{base}/page={page + 1}/id=42/xml"}}
+            )
         return json.dumps({"feed": {"entry": entries, "link": links}})
 
 
 class _Handler(BaseHTTPRequestHandler):
     site: Site
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         with self.site.lock:
             self.site.hits[parts.path] += 1
@@ -303,7 +406,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

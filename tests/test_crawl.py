@@ -37,18 +37,68 @@ def site():
         yield srv
 
 
+# One crawl per process (Twisted's reactor starts once): the library call in a child process.
+LIBRARY_RUN = """
+import json, sys
+from vocseg import config, crawl, store
+from vocseg.errors import VocsegError
+db, cfg_path, spider, args = sys.argv[1:5]
+cfg = config.load(cfg_path)
+try:
+    res = crawl.crawl(store.open(db), spider, json.loads(args), cfg.crawl, ingest_cfg=cfg.ingest)
+except VocsegError as exc:
+    print(json.dumps({"error": exc.code, "message": str(exc)}))
+    sys.exit(1)
+print(json.dumps(res.as_dict()))
+"""
+
+
 @pytest.fixture
 def crawl(tmp_path, db_path):
+    """``crawl("reviews", "-a", "k=v", cli=True)``: the `vocseg crawl` command, or (default)
+    `vocseg.crawl.crawl` in a child process (faster: skips the CLI's imports)."""
     cfg = tmp_path / "vocseg.toml"
     cfg.write_text(CONFIG)
 
-    def run(spider: str, *args: str, expect: int = 0) -> dict:
-        cmd = [sys.executable, "-m", "vocseg", "--db", str(db_path), "--config", str(cfg), "crawl",
-               spider, *args, "--json"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                              env={**os.environ, "VOCSEG_DB": ""})
-        assert proc.returncode == expect, proc.stderr[-3000:]
-        return json.loads(proc.stdout) if expect == 0 else {"stderr": proc.stderr}
+    def run(spider: str, *args: str, cli: bool = False, expect: int = 0) -> dict:
+        if cli:
+            cmd = [
+                sys.executable,
+                "-m",
+                "vocseg",
+                "--db",
+                str(db_path),
+                "--config",
+                str(cfg),
+                "crawl",
+                spider,
+                *args,
+                "--json",
+            ]
+        else:
+            pairs = dict(a.split("=", 1) for a in args if a != "-a")
+            cmd = [
+                sys.executable,
+                "-c",
+                LIBRARY_RUN,
+                str(db_path),
+                str(cfg),
+                spider,
+                json.dumps(pairs),
+            ]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
+            env={**os.environ, "VOCSEG_DB": ""},
+        )
+        assert proc.returncode == expect, proc.stderr[-3000:] + proc.stdout[-1000:]
+        if cli:
+            return json.loads(proc.stdout) if expect == 0 else {"stderr": proc.stderr}
+        return json.loads(proc.stdout.strip().splitlines()[-1])
 
     return run
 
@@ -62,8 +112,11 @@ def rows(db_path: Path, sql: str, *params) -> list[tuple]:
 
 
 def token_counts(db_path: Path, source_like: str) -> Counter:
-    texts = rows(db_path, "SELECT d.text FROM documents d JOIN sources s ON s.id = d.source_id "
-                          "WHERE s.name LIKE ?", source_like)
+    texts = rows(
+        db_path,
+        "SELECT d.text FROM documents d JOIN sources s ON s.id = d.source_id WHERE s.name LIKE ?",
+        source_like,
+    )
     return Counter(t for (text,) in texts for t in TOKEN.findall(text))
 
 
@@ -71,7 +124,7 @@ def test_reviews_arrive_once_robots_obeyed_broken_page_quarantined_and_rerun_is_
     site, crawl, db_path
 ):
     args = ("-a", f"start_urls={site.url}/", "-a", "follow=a.product")
-    first = crawl("reviews", *args)
+    first = crawl("reviews", *args, cli=True)
 
     stored = token_counts(db_path, "reviews:%")
     assert set(stored) == site.site.review_tokens()
@@ -90,12 +143,17 @@ def test_reviews_arrive_once_robots_obeyed_broken_page_quarantined_and_rerun_is_
     assert first["quarantined"] == 1
     # the microdata page's 0..10 scale reaches ingest: 8/10 is stored as 0.8
     micro = site.site.microdata[0]
-    (rating,) = rows(db_path, "SELECT rating FROM documents WHERE text LIKE ?", f"%{micro.token}%")[0]
+    (rating,) = rows(db_path, "SELECT rating FROM documents WHERE text LIKE ?", f"%{micro.token}%")[
+        0
+    ]
     assert rating == pytest.approx(micro.rating * 2 / 10)
     # ingest's redaction applied on the crawled text
     assert not rows(db_path, "SELECT id FROM documents WHERE text LIKE ?", f"%{EMAIL}%")
-    assert rows(db_path, "SELECT id FROM documents WHERE text LIKE ?",
-                f"%{site.site.catalog['product-0'][0].token}%")
+    assert rows(
+        db_path,
+        "SELECT id FROM documents WHERE text LIKE ?",
+        f"%{site.site.catalog['product-0'][0].token}%",
+    )
 
     second = crawl("reviews", *args)
     assert second["inserted"] == 0 and second["quarantined"] == 0
@@ -122,14 +180,30 @@ def test_forum_topics_and_posts_arrive_once_and_unchanged_topics_are_skipped(sit
     # the long topic needed a posts.json request beyond the first 20 posts
     assert site.site.hits["/forum/t/100/posts.json"] == 1
     # thread structure and staff replies (agent turns are not customer voice)
-    conv = rows(db_path, "SELECT conversation_id, turn, role FROM documents WHERE conversation_id = '101' "
-                         "ORDER BY turn")
-    assert [t for _, t, _ in conv] == list(range(1, len(site.site.topics[1]["posts"]) + 1))
-    assert [r for _, _, r in conv][:2] == ["customer", "agent"]
-    # posts by the same username are linked to one customer
-    linked = rows(db_path, "SELECT author, COUNT(DISTINCT customer_id), COUNT(customer_id), COUNT(*) "
-                           "FROM documents WHERE conversation_id IS NOT NULL GROUP BY author")
-    assert linked and all(n_cust == 1 and n_linked == n for _, n_cust, n_linked, n in linked)
+    conv = rows(
+        db_path,
+        "SELECT turn, role, conversation_id FROM documents WHERE url LIKE ? ORDER BY turn",
+        "%/t/topic-1/101/%",
+    )
+    assert [t for t, _, _ in conv] == list(range(1, len(site.site.topics[1]["posts"]) + 1))
+    assert [r for _, r, _ in conv][:2] == ["customer", "agent"]
+    assert len({c for _, _, c in conv}) == 1
+    # customers' posts by the same username are linked to one customer, one per username
+    linked = rows(
+        db_path,
+        "SELECT author, COUNT(DISTINCT customer_id), COUNT(customer_id), COUNT(*) "
+        "FROM documents WHERE role = 'customer' AND url LIKE '%/t/%' GROUP BY author",
+    )
+    assert len(linked) > 1 and all(
+        n_cust == 1 and n_linked == n for _, n_cust, n_linked, n in linked
+    )
+    assert len(
+        rows(
+            db_path,
+            "SELECT DISTINCT customer_id FROM documents WHERE role = 'customer' AND "
+            "url LIKE '%/t/%'",
+        )
+    ) == len(linked)
 
     second = crawl("forum", *args)
     assert second["inserted"] == 0
@@ -152,8 +226,11 @@ def test_feed_and_appstore_reviews_arrive_once(site, crawl, db_path):
     stored = token_counts(db_path, "appstore:42")
     assert set(stored) == site.site.app_tokens() and all(n == 1 for n in stored.values())
     assert app["pages"] == site.site.app_pages + 1  # + robots.txt
-    ratings = rows(db_path, "SELECT rating FROM documents d JOIN sources s ON s.id = d.source_id "
-                            "WHERE s.name = 'appstore:42'")
+    ratings = rows(
+        db_path,
+        "SELECT rating FROM documents d JOIN sources s ON s.id = d.source_id "
+        "WHERE s.name = 'appstore:42'",
+    )
     assert all(0 <= r <= 1 for (r,) in ratings)
 
     again = crawl("appstore", *app_args)
@@ -162,33 +239,62 @@ def test_feed_and_appstore_reviews_arrive_once(site, crawl, db_path):
 
 
 def test_bad_spider_arguments_are_a_usage_error(site, crawl):
-    out = crawl("reviews", expect=2)
+    out = crawl("reviews", cli=True, expect=2)
     assert "E505" in out["stderr"] and "start_urls" in out["stderr"]
-    out = crawl("reviews", "-a", f"start_urls={site.url}/", "-a", "folow=a", expect=2)
-    assert "folow" in out["stderr"]
-    assert "E502" in crawl("nosuch", expect=2)["stderr"]
+    out = crawl("reviews", "-a", f"start_urls={site.url}/", "-a", "folow=a", expect=1)
+    assert out["error"] == "E505" and "folow" in out["message"]
+    assert crawl("nosuch", expect=1)["error"] == "E502"
     assert sum(site.site.hits.values()) == 0
 
 
 def test_scrapy_crawl_from_the_project_folder_uses_the_same_pipeline(site, tmp_path):
     db = tmp_path / "standalone.db"
     proc = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "feed", "-a", f"start_urls={site.url}/feed.rss",
-         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=WARNING"],
-        cwd=ROOT / "scrapers", capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "feed",
+            "-a",
+            f"start_urls={site.url}/feed.rss",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_START_DELAY=0",
+            "-s",
+            "LOG_LEVEL=WARNING",
+        ],
+        cwd=ROOT / "scrapers",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, "VOCSEG_DB": str(db)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert set(token_counts(db, "feed:%")) == site.site.feed_tokens()
-    (status, counts), = rows(db, "SELECT status, counts FROM runs WHERE command = 'crawl feed'")
+    ((status, counts),) = rows(db, "SELECT status, counts FROM runs WHERE command = 'crawl feed'")
     assert status == "ok" and json.loads(counts)["inserted"] == len(site.site.feed_tokens())
 
 
 def test_scrapy_check_spider_contracts_pass():
     proc = subprocess.run(
-        [sys.executable, "-m", "scrapy", "check", "-s", "DOWNLOAD_DELAY=0",
-         "-s", "AUTOTHROTTLE_ENABLED=False"],
-        cwd=ROOT / "scrapers", capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "check",
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+        ],
+        cwd=ROOT / "scrapers",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ran = re.search(r"Ran (\d+) contracts", proc.stderr)

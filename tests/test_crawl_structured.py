@@ -11,7 +11,7 @@ from vocseg import crawl, store
 from vocseg.errors import UsageError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scrapers"))
-from scrapers.structured import extract_reviews  # noqa: E402
+from scrapers.structured import extract_reviews
 
 JSONLD_GRAPH = b"""<html><head><script type="application/ld+json">
 {"@context": "https://schema.org", "@graph": [
@@ -40,16 +40,26 @@ def test_jsonld_graph_nested_review_keeps_product_scale_and_fields():
     data = extract_reviews(JSONLD_GRAPH, "https://shop.example/lamp")
     assert data.errors == [] and data.aggregate_ratings == 1
     (r,) = data.reviews
-    assert (r["product"], r["author"], r["title"], r["text"]) == ("Desk lamp", "Ines", "Bright",
-                                                                   "Bright enough to read.")
-    assert (r["rating"], r["rating_best"], r["rating_worst"], r["created_at"]) == ("9", "10", "0",
-                                                                                   "2024-03-05")
+    assert (r["product"], r["author"], r["title"], r["text"]) == (
+        "Desk lamp",
+        "Ines",
+        "Bright",
+        "Bright enough to read.",
+    )
+    assert (r["rating"], r["rating_best"], r["rating_worst"], r["created_at"]) == (
+        "9",
+        "10",
+        "0",
+        "2024-03-05",
+    )
 
 
 def test_standalone_reviews_use_item_reviewed_and_schema_org_default_scale():
     data = extract_reviews(STANDALONE, "https://shop.example/")
     assert [(r["product"], r["author"], r["text"]) for r in data.reviews] == [
-        ("Chair", "Jo", "Wobbly."), ("Table", "Kim", "Solid.")]
+        ("Chair", "Jo", "Wobbly."),
+        ("Table", "Kim", "Solid."),
+    ]
     assert (data.reviews[0]["rating_best"], data.reviews[0]["rating_worst"]) == ("5", "1")
     assert data.reviews[1]["rating"] is None and data.reviews[1]["rating_best"] is None
 
@@ -57,34 +67,49 @@ def test_standalone_reviews_use_item_reviewed_and_schema_org_default_scale():
 def test_microdata_reviews_are_read():
     data = extract_reviews(MICRODATA, "https://cafe.example/")
     (r,) = data.reviews
-    assert (r["product"], r["author"], r["text"], r["rating"]) == ("Cafe Uno", "Lee",
-                                                                   "Good coffee, slow service.", "3")
+    assert (r["product"], r["author"], r["text"], r["rating"]) == (
+        "Cafe Uno",
+        "Lee",
+        "Good coffee, slow service.",
+        "3",
+    )
 
 
 def test_a_broken_jsonld_block_is_reported_and_its_neighbours_still_read():
-    page = JSONLD_GRAPH.replace(b"</head>", b'<script type="application/ld+json">{"@type": "Rev</script></head>')
+    page = JSONLD_GRAPH.replace(
+        b"</head>", b'<script type="application/ld+json">{"@type": "Rev</script></head>'
+    )
     page = page.replace(b"<body>", b"<body>" + MICRODATA)
     data = extract_reviews(page, "https://shop.example/lamp")
     assert len(data.reviews) == 2
-    (reason, raw), = data.errors
+    ((reason, raw),) = data.errors
     assert "JSON-LD" in reason and "script 2" in reason and raw.startswith('{"@type": "Rev')
 
 
 def test_a_page_without_structured_data_gives_nothing():
-    data = extract_reviews(b"<html><body><p>No reviews yet.</p></body></html>", "https://x.example/")
+    data = extract_reviews(
+        b"<html><body><p>No reviews yet.</p></body></html>", "https://x.example/"
+    )
     assert (data.reviews, data.errors, data.aggregate_ratings) == ([], [], 0)
 
 
 def test_spider_arguments_must_be_key_value():
     assert crawl.parse_spider_args(["start_urls=https://a/x?p=1,https://b/", "source=s"]) == {
-        "start_urls": "https://a/x?p=1,https://b/", "source": "s"}
+        "start_urls": "https://a/x?p=1,https://b/",
+        "source": "s",
+    }
     with pytest.raises(UsageError) as exc:
         crawl.parse_spider_args(["start_urls"])
     assert exc.value.code == "E503"
 
 
 def test_fingerprint_ignores_the_page_an_item_was_found_on():
-    item = {"source": "reviews:shop", "author": "Ana", "text": "Great", "url": "https://shop/p?page=1"}
+    item = {
+        "source": "reviews:shop",
+        "author": "Ana",
+        "text": "Great",
+        "url": "https://shop/p?page=1",
+    }
     moved = {**item, "url": "https://shop/p?page=2"}
     assert crawl.fingerprint(item) == crawl.fingerprint(moved)
     assert crawl.fingerprint(item) != crawl.fingerprint({**item, "text": "Great!"})

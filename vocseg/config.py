@@ -114,6 +114,7 @@ class CrawlConfig:
     )
     download_delay: float = _f(1.0, "Minimum seconds between requests to one site (0 = none).")
     concurrency_per_domain: int = _f(2, "Most requests in flight to one site at a time.")
+    concurrency: int = _f(16, "Most requests in flight in total, over all sites.")
     autothrottle: bool = _f(True, "Adapt the delay to the site's response times (AutoThrottle).")
     autothrottle_start_delay: float = _f(5.0, "AutoThrottle's first delay, in seconds.")
     autothrottle_max_delay: float = _f(60.0, "AutoThrottle's longest delay when a site is slow.")

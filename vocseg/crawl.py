@@ -77,7 +77,8 @@ class CrawlState:
         self.spider = spider
         conn = db.conn
         self._seen = {
-            r[0] for r in conn.execute("SELECT fingerprint FROM crawl_seen WHERE spider = ?", [spider])
+            r[0]
+            for r in conn.execute("SELECT fingerprint FROM crawl_seen WHERE spider = ?", [spider])
         }
         self._marks = dict(
             conn.execute("SELECT key, value FROM crawl_marks WHERE spider = ?", [spider]).fetchall()
@@ -126,7 +127,7 @@ def store_batch(
     *,
     run_id: int | None,
     origin: str,
-    ingest_cfg: IngestConfig = IngestConfig(),
+    ingest_cfg: IngestConfig = IngestConfig(),  # noqa: B008 - frozen dataclass
     marks: bool = False,
 ) -> dict[str, int]:
     """Hand document records to ingest (grouped by source and kind), quarantine broken pages,
@@ -146,7 +147,6 @@ def store_batch(
     with store.transaction(db):
         for (source, kind), recs in groups.items():
             from vocseg import ingest  # imported late: `vocseg --help` stays fast
-
 
             res = ingest.ingest_records(
                 db, recs, source=source, kind=kind, origin=origin, cfg=ingest_cfg, run_id=run_id
@@ -170,7 +170,11 @@ def store_batch(
 
 def project_dir(cfg: CrawlConfig) -> Path:
     """The Scrapy project folder: ``[crawl] project_dir``, else ``scrapers/`` beside this package."""
-    path = Path(cfg.project_dir) if cfg.project_dir else Path(__file__).resolve().parent.parent / "scrapers"
+    path = (
+        Path(cfg.project_dir)
+        if cfg.project_dir
+        else Path(__file__).resolve().parent.parent / "scrapers"
+    )
     if not (path / "scrapy.cfg").is_file():
         raise SourceError(Errors.E501.format(path=path), code="E501")
     return path
@@ -190,6 +194,7 @@ def settings_overrides(cfg: CrawlConfig, *, incremental: bool | None = None) -> 
         "USER_AGENT": cfg.user_agent,
         "ROBOTSTXT_OBEY": True,
         "DOWNLOAD_DELAY": cfg.download_delay,
+        "CONCURRENT_REQUESTS": cfg.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": cfg.concurrency_per_domain,
         "AUTOTHROTTLE_ENABLED": cfg.autothrottle,
         "AUTOTHROTTLE_START_DELAY": cfg.autothrottle_start_delay,
@@ -206,7 +211,7 @@ def settings_overrides(cfg: CrawlConfig, *, incremental: bool | None = None) -> 
     }
 
 
-def scrapy_settings(cfg: CrawlConfig, *, incremental: bool | None = None):  # noqa: ANN201
+def scrapy_settings(cfg: CrawlConfig, *, incremental: bool | None = None):
     """The project's settings.py with ``[crawl]`` applied on top (a ``scrapy.settings.Settings``)."""
     from scrapy.settings import Settings
 
@@ -217,7 +222,7 @@ def scrapy_settings(cfg: CrawlConfig, *, incremental: bool | None = None):  # no
     return settings
 
 
-def spider_names(cfg: CrawlConfig = CrawlConfig()) -> list[str]:
+def spider_names(cfg: CrawlConfig = CrawlConfig()) -> list[str]:  # noqa: B008
     """Names of the project's spiders. Example: ``spider_names() == ['appstore', 'feed', ...]``"""
     from scrapy.spiderloader import get_spider_loader
 
@@ -263,9 +268,9 @@ def crawl(
     db: sqlite_utils.Database,
     spider: str,
     args: Mapping[str, str] | None = None,
-    cfg: CrawlConfig = CrawlConfig(),
+    cfg: CrawlConfig = CrawlConfig(),  # noqa: B008 - frozen dataclass
     *,
-    ingest_cfg: IngestConfig = IngestConfig(),
+    ingest_cfg: IngestConfig = IngestConfig(),  # noqa: B008 - frozen dataclass
     full: bool = False,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> CrawlResult:
@@ -287,7 +292,9 @@ def crawl(
     process = CrawlerProcess(settings)
     available = sorted(process.spider_loader.list())
     if spider not in available:
-        raise UsageError(Errors.E502.format(spider=spider, available=", ".join(available)), code="E502")
+        raise UsageError(
+            Errors.E502.format(spider=spider, available=", ".join(available)), code="E502"
+        )
     t0 = time.perf_counter()
     with store.run(db, f"crawl {spider}", {"spider": spider, "args": args, "full": full}) as counts:
         crawler = process.create_crawler(spider)
@@ -305,7 +312,9 @@ def crawl(
         if bad_args:
             raise UsageError(Errors.E505.format(spider=spider, reason=bad_args), code="E505")
         process.start()
-        failures += [getattr(crawler, "vocseg_failure", None)] if hasattr(crawler, "vocseg_failure") else []
+        failures += (
+            [getattr(crawler, "vocseg_failure", None)] if hasattr(crawler, "vocseg_failure") else []
+        )
         if failures:
             raise SourceError(Errors.E506.format(spider=spider, reason=failures[0]), code="E506")
         stats = crawler.stats.get_stats() if crawler.stats else {}

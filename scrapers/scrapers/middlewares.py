@@ -5,7 +5,6 @@
 # https://docs.scrapy.org/en/latest/topics/downloader-middleware.html
 
 import asyncio
-from dataclasses import asdict
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -48,7 +47,7 @@ class IncrementalSpiderMiddleware:
         if not self.enabled:
             return outputs
         known = any(
-            isinstance(o, DocumentItem) and state.is_known(fingerprint(asdict(o))) for o in outputs
+            isinstance(o, DocumentItem) and state.is_known(fingerprint(vars(o))) for o in outputs
         ) or any(
             isinstance(o, Request) and o.meta.get(MARK) and state.is_unchanged(*o.meta[MARK])
             for o in outputs
@@ -87,7 +86,6 @@ class IncrementalDownloaderMiddleware:
         if self.enabled and state is not None and mark and state.is_unchanged(*mark):
             self.crawler.stats.inc_value("vocseg/skipped_unchanged")
             raise IgnoreRequest(f"unchanged since the last crawl: {mark[0]}")
-        return None
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

@@ -62,8 +62,12 @@ class ValidatePipeline:
             return item
         self.crawler.stats.inc_value("vocseg/invalid_items")
         raw = json.dumps(asdict(item), ensure_ascii=False, default=str)[:2000]
-        return PageErrorItem(source=str(item.source), url=str(item.url),
-                             reason="invalid item: " + "; ".join(found), raw=raw)
+        return PageErrorItem(
+            source=str(item.source),
+            url=str(item.url),
+            reason="invalid item: " + "; ".join(found),
+            raw=raw,
+        )
 
 
 class StorePipeline:
@@ -92,21 +96,24 @@ class StorePipeline:
         self.run_id = getattr(self.crawler, "vocseg_run_id", None)
         self.own_run = self.run_id is None
         if self.own_run:
-            self.run_id = store.start_run(self.db, f"crawl {spider.name}", {"spider": spider.name,
-                                                                          "via": "scrapy crawl"})
+            self.run_id = store.start_run(
+                self.db, f"crawl {spider.name}", {"spider": spider.name, "via": "scrapy crawl"}
+            )
         self.state = CrawlState(self.db, spider.name)
         self.crawler.vocseg_state = self.state  # read by the incremental middlewares
 
     def process_item(self, item):
         stats = self.crawler.stats
         if isinstance(item, PageErrorItem):
-            fp = fingerprint({"source": item.source, "external_id": f"error {item.url} {item.reason}"})
+            fp = fingerprint(
+                {"source": item.source, "external_id": f"error {item.url} {item.reason}"}
+            )
             stats.inc_value("vocseg/page_errors")
             if not self.state.is_known(fp):  # a broken page is quarantined once, not per crawl
                 self.state.add_seen(fp, item.url)
                 self.errors.append({"url": item.url, "reason": item.reason, "raw": item.raw})
         else:
-            rec = asdict(item)
+            rec = dict(vars(item))  # flat dataclass: no need for asdict's deep copy
             self.state.add_seen(fingerprint(rec), item.url)
             record = {k: v for k, v in rec.items() if v is not None and k not in ("source", "kind")}
             record.update(_source=item.source, _kind=item.kind, _line=item.url)
@@ -121,9 +128,16 @@ class StorePipeline:
         self.records, self.errors = [], []
         spider = self.crawler.spider
         try:
-            counts = store_batch(self.db, records, errors, self.state, run_id=self.run_id,
-                                 origin=getattr(spider, "origin", spider.name),
-                                 ingest_cfg=self.ingest_cfg, marks=final)
+            counts = store_batch(
+                self.db,
+                records,
+                errors,
+                self.state,
+                run_id=self.run_id,
+                origin=getattr(spider, "origin", spider.name),
+                ingest_cfg=self.ingest_cfg,
+                marks=final,
+            )
         except Exception as exc:
             # `vocseg crawl` turns this into a failed run with a one-line error
             self.crawler.vocseg_failure = f"storing {len(records)} items failed: {exc}"
@@ -141,9 +155,12 @@ class StorePipeline:
         finally:
             if self.own_run:
                 stats = self.crawler.stats.get_stats()
-                counts = {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("vocseg/")}
+                counts = {
+                    k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("vocseg/")
+                }
                 counts["pages"] = stats.get("response_received_count", 0)
-                store.finish_run(self.db, self.run_id, status="failed" if failed else "ok",
-                                 counts=counts)
+                store.finish_run(
+                    self.db, self.run_id, status="failed" if failed else "ok", counts=counts
+                )
             if self.own_db:
                 self.db.conn.close()

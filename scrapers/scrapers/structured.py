@@ -89,8 +89,21 @@ def _walk(node: Any, product: str | None, out: PageData) -> None:
     if "AggregateRating" in types:
         out.aggregate_ratings += 1
         return
-    if types & {"Product", "LocalBusiness", "Organization", "SoftwareApplication", "Book", "Movie",
-                "Place", "Service", "Hotel", "Restaurant", "Course", "Event", "CreativeWork"}:
+    if types & {
+        "Product",
+        "LocalBusiness",
+        "Organization",
+        "SoftwareApplication",
+        "Book",
+        "Movie",
+        "Place",
+        "Service",
+        "Hotel",
+        "Restaurant",
+        "Course",
+        "Event",
+        "CreativeWork",
+    }:
         product = _text(node.get("name")) or product
     for key, value in node.items():
         if key in ("@context", "@type", "type"):
@@ -124,7 +137,9 @@ def extract_reviews(body: bytes, url: str, encoding: str = "utf-8") -> PageData:
         return out
     _walk(list(_jsonld_items(tree, out)), None, out)
     try:
-        micro = extruct.extract(tree, base_url=url, syntaxes=["microdata"], uniform=True)["microdata"]
+        micro = extruct.extract(tree, base_url=url, syntaxes=["microdata"], uniform=True)[
+            "microdata"
+        ]
     except ValueError as exc:
         out.errors.append((f"invalid microdata: {exc}", ""))
     else:

@@ -15,10 +15,13 @@ def crawl(
     spider: Annotated[str, typer.Argument(help="Spider: reviews, forum, feed or appstore.")],
     arg: Annotated[
         list[str] | None,
-        typer.Option("-a", "--arg", help="Spider argument KEY=VALUE (repeat), e.g. -a start_urls=URL,URL."),
+        typer.Option(
+            "-a", "--arg", help="Spider argument KEY=VALUE (repeat), e.g. -a start_urls=URL,URL."
+        ),
     ] = None,
     full: Annotated[
-        bool, typer.Option("--full", help="Ignore what earlier crawls stored: fetch every page again.")
+        bool,
+        typer.Option("--full", help="Ignore what earlier crawls stored: fetch every page again."),
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -36,8 +39,9 @@ def crawl(
     args = crawl_mod.parse_spider_args(arg or [])
     db = st.open_db()
     with progress(st, f"Crawling ({spider})") as update:
-        result = crawl_mod.crawl(db, spider, args, cfg.crawl, ingest_cfg=cfg.ingest, full=full,
-                                 progress=update)
+        result = crawl_mod.crawl(
+            db, spider, args, cfg.crawl, ingest_cfg=cfg.ingest, full=full, progress=update
+        )
     if json:
         print_json(result.as_dict())
         return

@@ -63,7 +63,9 @@ class VocsegSpider(scrapy.Spider):
         self.origin = first
         self.source = source or f"{self.name}:{urlsplit(first).netloc or 'local'}"
         # Offsite filtering wants bare host names (no port, no scheme).
-        self.allowed_domains = split_arg(allowed_domains) or sorted({host(u) for u in urls if host(u)})
+        self.allowed_domains = split_arg(allowed_domains) or sorted(
+            {host(u) for u in urls if host(u)}
+        )
 
     def check_args(self) -> None:
         if self.arg_error:

@@ -18,7 +18,9 @@ import scrapy
 from scrapers.middlewares import PAGINATE
 from scrapers.spiders._base import VocsegSpider
 
-URL_TEMPLATE = "{base_url}/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json"
+URL_TEMPLATE = (
+    "{base_url}/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json"
+)
 
 
 def label(node, *path):
@@ -34,22 +36,35 @@ class AppStoreSpider(VocsegSpider):
     name = "appstore"
     kind = "review"
 
-    def __init__(self, app_id=None, base_url="https://itunes.apple.com", country="us",
-                 url_template=URL_TEMPLATE, max_pages="10", product=None, source=None,
-                 allowed_domains=None, **kwargs):
+    def __init__(
+        self,
+        app_id=None,
+        base_url="https://itunes.apple.com",
+        country="us",
+        url_template=URL_TEMPLATE,
+        max_pages="10",
+        product=None,
+        source=None,
+        allowed_domains=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.app_id, self.base_url, self.country = str(app_id), base_url.rstrip("/"), country
         self.url_template = url_template
         self.max_pages = int(max_pages)
         self.product = product or self.app_id
-        self.setup([self.page_url(1)], source=source or f"appstore:{self.app_id}",
-                   allowed_domains=allowed_domains)
+        self.setup(
+            [self.page_url(1)],
+            source=source or f"appstore:{self.app_id}",
+            allowed_domains=allowed_domains,
+        )
         if not app_id:
             self.arg_error = "spider 'appstore' needs app_id=APP_ID"
 
     def page_url(self, page: int) -> str:
-        return self.url_template.format(base_url=self.base_url, country=self.country, page=page,
-                                        app_id=self.app_id)
+        return self.url_template.format(
+            base_url=self.base_url, country=self.country, page=page, app_id=self.app_id
+        )
 
     async def start(self):
         self.check_args()
@@ -89,12 +104,18 @@ class AppStoreSpider(VocsegSpider):
             )
         links = feed.get("link") or []
         links = [links] if isinstance(links, dict) else links
-        rels = {label(link, "attributes", "rel"): label(link, "attributes", "href") for link in links}
+        rels = {
+            label(link, "attributes", "rel"): label(link, "attributes", "href") for link in links
+        }
         last = _page_of(rels.get("last"))
         has_next = "next" in rels and (last is None or page < last)
         if reviews and has_next and page < self.max_pages:
-            yield scrapy.Request(self.page_url(page + 1), callback=self.parse,
-                                 cb_kwargs={"page": page + 1}, meta={PAGINATE: True})
+            yield scrapy.Request(
+                self.page_url(page + 1),
+                callback=self.parse,
+                cb_kwargs={"page": page + 1},
+                meta={PAGINATE: True},
+            )
 
 
 def _page_of(url: str | None) -> int | None:

@@ -39,8 +39,11 @@ class FeedSpider(VocsegSpider):
         """
         feed = feedparser.parse(response.body, response_headers={"content-location": response.url})
         if feed.bozo and not feed.entries:
-            yield self.page_error(response.url, f"unreadable feed: {feed.get('bozo_exception')}",
-                                  response.body[:2000].decode("utf-8", "replace"))
+            yield self.page_error(
+                response.url,
+                f"unreadable feed: {feed.get('bozo_exception')}",
+                response.body[:2000].decode("utf-8", "replace"),
+            )
             return
         for entry in feed.entries:
             content = entry.get("content") or []

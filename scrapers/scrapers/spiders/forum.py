@@ -40,7 +40,9 @@ class ForumSpider(VocsegSpider):
     async def start(self):
         self.check_args()
         for base in self.bases:
-            yield scrapy.Request(json_url(base, "/latest"), callback=self.parse, cb_kwargs={"base": base})
+            yield scrapy.Request(
+                json_url(base, "/latest"), callback=self.parse, cb_kwargs={"base": base}
+            )
 
     def _json(self, response):
         try:
@@ -76,8 +78,12 @@ class ForumSpider(VocsegSpider):
         more = topic_list.get("more_topics_url")
         if more:  # a path from the site root (subfolder installs include their prefix)
             root = response.urljoin("/").rstrip("/")
-            yield scrapy.Request(json_url(root, more), callback=self.parse, cb_kwargs={"base": base},
-                                 meta={PAGINATE: True})
+            yield scrapy.Request(
+                json_url(root, more),
+                callback=self.parse,
+                cb_kwargs={"base": base},
+                meta={PAGINATE: True},
+            )
 
     def parse_topic(self, response, base=None):
         """A topic's first posts, and requests for the rest of its post stream.
@@ -104,8 +110,10 @@ class ForumSpider(VocsegSpider):
             yield scrapy.Request(
                 f"{json_url(base, f'/t/{tid}/posts')}?{query}",
                 callback=self.parse_posts,
-                cb_kwargs={"base": base, "topic": {"id": tid, "title": data.get("title"),
-                                                   "slug": data.get("slug")}},
+                cb_kwargs={
+                    "base": base,
+                    "topic": {"id": tid, "title": data.get("title"), "slug": data.get("slug")},
+                },
             )
 
     def parse_posts(self, response, base=None, topic=None):
@@ -113,7 +121,9 @@ class ForumSpider(VocsegSpider):
         if error:
             yield error
             return
-        yield from self._posts((data.get("post_stream") or {}).get("posts") or [], topic or {}, base)
+        yield from self._posts(
+            (data.get("post_stream") or {}).get("posts") or [], topic or {}, base
+        )
 
     def _posts(self, posts, topic, base):
         tid, slug = topic.get("id"), topic.get("slug") or "topic"
@@ -123,7 +133,8 @@ class ForumSpider(VocsegSpider):
             reply = post.get("reply_to_post_number")
             yield self.document(
                 f"{base}/t/{slug}/{tid}/{number}",
-                external_id=str(post["id"]) if post.get("id") is not None else None,
+                # topic/post_number, as in the post's URL: replies name their parent that way
+                external_id=f"{tid}/{number}",
                 text=html_text(post.get("cooked") or post.get("raw")),
                 title=topic.get("title") if number == 1 else None,
                 created_at=post.get("created_at"),
@@ -132,6 +143,6 @@ class ForumSpider(VocsegSpider):
                 conversation_id=str(tid),
                 turn=number,
                 role="agent" if staff else "customer",
-                reply_to=str(reply) if reply else None,
+                reply_to=f"{tid}/{reply}" if reply else None,
                 channel="forum",
             )

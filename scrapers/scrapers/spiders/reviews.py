@@ -25,8 +25,15 @@ class ReviewsSpider(VocsegSpider):
     name = "reviews"
     kind = "review"
 
-    def __init__(self, start_urls=None, allowed_domains=None, next_selector=None, follow=None,
-                 source=None, **kwargs):
+    def __init__(
+        self,
+        start_urls=None,
+        allowed_domains=None,
+        next_selector=None,
+        follow=None,
+        source=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.start_urls = split_arg(start_urls)
         self.setup(self.start_urls, source=source, allowed_domains=allowed_domains)
