@@ -24,6 +24,7 @@ stage that is installed.
 from __future__ import annotations
 
 import csv
+import importlib
 import importlib.util
 import io
 import json
@@ -238,46 +239,42 @@ def _write_truth(
 StepFn = Callable[[str], None]
 
 
-def _enrich(db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
-    from vocseg import enrich
-
-    return enrich.enrich(db, cfg, progress=progress)
+def _enrich(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
+    return mod.enrich(db, cfg, progress=progress)
 
 
-def _topics(db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
-    from vocseg import topics
-
-    return topics.fit(db, cfg, progress=progress)
+def _topics(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
+    return mod.fit(db, cfg, progress=progress)
 
 
-def _segments(db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
-    from vocseg import segments
-
-    return segments.segment(db, cfg.segments)
+def _segments(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
+    return mod.segment(db, cfg.segments, progress=progress)
 
 
-def _report(db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
-    from vocseg import report
-
-    return report.report(db, cfg, out=out / "report.html", fmt="html")
+def _report(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
+    return mod.report(db, cfg, out=out / "report.html", fmt="html")
 
 
-#: later stages in data-flow order: (name, module that must exist, how to run it)
-STAGES: list[tuple[str, str, Callable[..., Any]]] = [
-    ("enrich", "vocseg.enrich", _enrich),
-    ("topics", "vocseg.topics", _topics),
-    ("segments", "vocseg.segments", _segments),
-    ("report", "vocseg.report", _report),
+#: later stages in data-flow order: (name, module, public function, how to call it)
+STAGES: list[tuple[str, str, str, Callable[..., Any]]] = [
+    ("enrich", "vocseg.enrich", "enrich", _enrich),
+    ("topics", "vocseg.topics", "fit", _topics),
+    ("segments", "vocseg.segments", "segment", _segments),
+    ("report", "vocseg.report", "report", _report),
 ]
 
 
-def _installed(module: str) -> bool:
+def _stage_module(module: str, function: str) -> Any | None:
+    """The stage's module when it is installed and has its public function, else None."""
     try:
         spec = importlib.util.find_spec(module)
     except ModuleNotFoundError:
-        return False
+        return None
     # a folder without __init__.py (work in progress) is a namespace package, not a stage
-    return spec is not None and spec.origin not in (None, "namespace")
+    if spec is None or spec.origin in (None, "namespace"):
+        return None
+    mod = importlib.import_module(module)
+    return mod if callable(getattr(mod, function, None)) else None
 
 
 def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float = 1.0,
@@ -301,17 +298,18 @@ def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float
     for name, (kind, mapping) in FILES.items():
         step(f"ingest {name}")
         res = ingest.ingest(db, [out / name], kind=kind, mapping=mapping, source=Path(name).stem,
-                            cfg=cfg.ingest, progress=progress)
+                            cfg=cfg.ingest, progress=progress, rating_scale=RATING_SCALES.get(name))
         ingested[name] = res.as_dict()
     done: dict[str, Any] = {}
-    for name, module, run in STAGES:
+    for name, module, function, run in STAGES:
+        mod = _stage_module(module, function) if stages else None
         if not stages:
             done[name] = "skipped"
-        elif not _installed(module):
+        elif mod is None:
             done[name] = "not installed"
         else:
             step(name)
-            done[name] = run(db, cfg, out, progress)
+            done[name] = run(mod, db, cfg, out, progress)
     report = out / "report.html"
     return {
         "store": str(getattr(db, "path", "")),
