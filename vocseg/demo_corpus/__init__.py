@@ -277,9 +277,16 @@ def _stage_module(module: str, function: str) -> Any | None:
     return mod if callable(getattr(mod, function, None)) else None
 
 
-def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float = 1.0,
-             progress: ProgressFn | None = None, on_step: StepFn | None = None,
-             stages: bool = True) -> dict[str, Any]:
+def run_demo(
+    db: Any,
+    out_dir: str | Path,
+    cfg: Any,
+    seed: int = 7,
+    scale: float = 1.0,
+    progress: ProgressFn | None = None,
+    on_step: StepFn | None = None,
+    stages: bool = True,
+) -> dict[str, Any]:
     """Generate the demo corpus into ``out_dir``, ingest it into ``db`` and run every later
     stage that is installed; return what was done (corpus summary, ingest counts per file,
     stage results, store and report paths).
@@ -297,8 +304,16 @@ def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float
     ingested: dict[str, Any] = {}
     for name, (kind, mapping) in FILES.items():
         step(f"ingest {name}")
-        res = ingest.ingest(db, [out / name], kind=kind, mapping=mapping, source=Path(name).stem,
-                            cfg=cfg.ingest, progress=progress, rating_scale=RATING_SCALES.get(name))
+        res = ingest.ingest(
+            db,
+            [out / name],
+            kind=kind,
+            mapping=mapping,
+            source=Path(name).stem,
+            cfg=cfg.ingest,
+            progress=progress,
+            rating_scale=RATING_SCALES.get(name),
+        )
         ingested[name] = res.as_dict()
     done: dict[str, Any] = {}
     for name, module, function, run in STAGES:
@@ -319,4 +334,3 @@ def run_demo(db: Any, out_dir: str | Path, cfg: Any, seed: int = 7, scale: float
         "stages": done,
         "tables": store.info(db)["tables"],
     }
-

@@ -23,6 +23,12 @@ FIXED_ZIP_TIME = (2026, 6, 29, 0, 0, 0)
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _KEY = {"negative": "neg", "positive": "pos", "neutral": "neu"}
+#: plural product names as a singular noun phrase ("the pair of headphones is ...")
+_ITEM = {
+    "Headphones": "pair of headphones",
+    "Running shoes": "pair of running shoes",
+    "Storage boxes": "set of storage boxes",
+}
 
 Truth = list[dict[str, Any]]
 
@@ -199,7 +205,7 @@ def review_rows(
         )  # type: ignore[arg-type]
         title_bank = T.THEMES[u.theme][f"title_{_KEY[u.sentiment]}"]
         product = rng.choice(products)
-        fixed = {"item": product.lower()}
+        fixed = {"item": _ITEM.get(product, product.lower())}
         rows.append(
             {
                 "review_id": ext,

@@ -67,14 +67,14 @@ SLOTS: dict[str, list[str]] = {
         "dark mode",
         "wishlist sharing",
         "Apple Pay",
-        "an order history export",
+        "order history export",
         "split payments",
         "a size filter",
         "gift wrapping",
         "saved addresses",
         "price drop alerts",
-        "an offline mode",
-        "a proper search filter",
+        "offline mode",
+        "better search filters",
         "two-factor login",
         "a reorder button",
         "PayPal",
@@ -417,7 +417,7 @@ THEMES: dict[str, dict[str, list[str] | str]] = {
         ],
         "pos": [
             "{Finally|Great that} they added {feature}, it makes ordering so much better.",
-            "Love the new {feature} feature, exactly what I wanted.",
+            "Love that the app now has {feature}, exactly what I wanted.",
             "The app keeps getting new features, {feature} is a great addition.",
         ],
         "neu": [
@@ -440,7 +440,7 @@ THEMES: dict[str, dict[str, list[str] | str]] = {
             "I mostly order on my {device} and {feature} would help a lot.",
         ],
         "agent": [
-            "Thanks for the suggestion! {feature} isn't available yet, but I've added your vote to the request.",
+            "Thanks for the suggestion! We don't have {feature} yet, but I've added your vote to the request.",
             "Our product team is looking at {feature} for a future release.",
             "I understand, a lot of customers have asked for {feature}.",
         ],
@@ -694,7 +694,7 @@ OPENERS = {
         "Ugh,",
         "Wow,",
     ],
-    "survey": ["", "", "", "Mainly because", "Reason for my score:", "Honestly,", "Overall,"],
+    "survey": ["", "", "", "Short version:", "Reason for my score:", "Honestly,", "Overall,"],
 }
 
 CLOSERS = {
@@ -741,7 +741,6 @@ HEDGES = [
     "In all honesty ",
     "I guess ",
     "Tbh ",
-    "Overall ",
     "Just saying, ",
 ]
 
@@ -861,8 +860,8 @@ def typo(rng: random.Random, text: str) -> str:
 
 def roughen(rng: random.Random, text: str, *, casual: bool = False) -> str:
     """Typos, dropped apostrophes and lower case, in moderation."""
-    if rng.random() < 0.15:
-        for _ in range(rng.choice((1, 1, 2))):
+    if rng.random() < 0.12:
+        for _ in range(rng.choice((1, 1, 1, 2))):
             text = typo(rng, text)
     if casual and rng.random() < 0.25:
         text = text.lower()
