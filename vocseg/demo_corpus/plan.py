@@ -22,7 +22,7 @@ SURGE_THEME = "app_crash"
 SURGE_WEEKS = 4
 SURGE_START = END - dt.timedelta(days=7 * SURGE_WEEKS - 1)  # 2026-06-01
 #: target share of the surge theme among all customer-voice documents in each of the last 4 weeks
-SURGE_SHARE = (0.05, 0.08, 0.12, 0.17)
+SURGE_SHARE = (0.06, 0.10, 0.16, 0.24)
 
 SEGMENTS: dict[str, dict[str, Any]] = {
     "price_sensitive": {
@@ -471,13 +471,16 @@ def _surge(
     """Extra documents about SURGE_THEME in each of the last weeks, on top of the steady volume."""
     base_share = sum(u.theme == SURGE_THEME for u in units) / len(units)
     per_week = len(units) / (N_DAYS / 7)
-    sources = [u.source for u in units]
+    counts: dict[str, int] = {}
+    for u in units:
+        counts[u.source] = counts.get(u.source, 0) + 1
     extra: list[Unit] = []
     for w, share in enumerate(SURGE_SHARE):
         n = round(per_week * (share - base_share) / (1 - share))
         week_start = N_DAYS - 7 * (SURGE_WEEKS - w)
-        for k in range(n):
-            source = rng.choice(sources)
+        sources = _allocate(n, counts)
+        rng.shuffle(sources)
+        for k, source in enumerate(sources):
             if source == "social" and rng.random() < NONCUSTOMER_P:
                 u = Unit(source, None, SURGE_THEME, "negative", surge=True, handle=_stranger(rng))
             else:
@@ -489,3 +492,14 @@ def _surge(
             u.when = _at(week_start + (k + rng.random()) / n * 7)
             extra.append(u)
     return extra
+
+
+def _allocate(n: int, weights: dict[str, int]) -> list[str]:
+    """N items split over keys in proportion to weights (largest remainder), as a flat list."""
+    total = sum(weights.values())
+    exact = {k: n * w / total for k, w in weights.items()}
+    whole = {k: int(x) for k, x in exact.items()}
+    for k in sorted(exact, key=lambda k: exact[k] - whole[k], reverse=True)[: n - sum(whole.values())]:
+        whole[k] += 1
+    return [k for k in weights for _ in range(whole[k])]
+
