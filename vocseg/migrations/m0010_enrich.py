@@ -80,6 +80,7 @@ CREATE TABLE document_sentiment (
 );
 CREATE TABLE needs (
     name TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
     description TEXT NOT NULL,
     examples TEXT NOT NULL DEFAULT '[]',
     threshold REAL NOT NULL,

@@ -1,0 +1,194 @@
+"""Sentence embeddings, computed once per distinct text and kept in the ``embeddings`` table.
+
+A vector is keyed by ``(content_hash, model)``: ``content_hash`` is the sha1 hex of the
+text (the same rule as ``documents.content_hash``), ``model`` the configured embedding id.
+Vectors are stored as float16 little-endian and returned as float32, L2-normalised as
+the model gives them. Topics, needs and segments read them through :func:`load`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from vocseg import store
+
+#: rows per SELECT ... IN (...) (SQLite's default variable limit is 32766)
+_CHUNK = 900
+
+
+def content_hash(text: str) -> str:
+    """sha1 hex of ``text`` (UTF-8): the cache key shared with ``documents.content_hash``."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_blob(blob: bytes, dim: int) -> np.ndarray:
+    v = np.frombuffer(blob, dtype="<f2")
+    if v.shape[0] != dim:
+        raise ValueError(f"embedding blob has {v.shape[0]} values, expected {dim}")
+    return v.astype(np.float32)
+
+
+def _fetch(db: sqlite_utils.Database, hashes: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
+    found: dict[str, np.ndarray] = {}
+    uniq = list(dict.fromkeys(hashes))
+    for i in range(0, len(uniq), _CHUNK):
+        part = uniq[i : i + _CHUNK]
+        marks = ",".join("?" * len(part))
+        rows = db.conn.execute(
+            f"SELECT content_hash, dim, vector FROM embeddings WHERE model = ? AND content_hash IN ({marks})",
+            [model_id, *part],
+        )
+        for h, dim, blob in rows:
+            found[h] = from_blob(blob, dim)
+    return found
+
+
+def load(db: sqlite_utils.Database, content_hashes: Sequence[str], model_id: str) -> np.ndarray:
+    """Stored vectors for ``content_hashes`` as float32 ``(n, dim)``, rows in input order.
+
+    Raises ``KeyError`` naming the first hash with no vector (run ``vocseg enrich``).
+
+    Example: ``embed.load(db, [row["content_hash"] for row in docs], "all-MiniLM-L6-v2")``
+    """
+    found = _fetch(db, content_hashes, model_id)
+    missing = [h for h in content_hashes if h not in found]
+    if missing:
+        raise KeyError(f"no {model_id} embedding for content_hash {missing[0]} ({len(missing)} missing)")
+    if not content_hashes:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([found[h] for h in content_hashes])
+
+
+def encode(embedder: Any, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+    """Encode texts with a sentence-transformers model, normalised float32 ``(n, dim)``."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    vecs = embedder.encode(
+        list(texts), batch_size=batch_size, convert_to_numpy=True,
+        normalize_embeddings=True, show_progress_bar=False,
+    )
+    return np.asarray(vecs, dtype=np.float32)
+
+
+def ensure(
+    db: sqlite_utils.Database,
+    texts: Sequence[str],
+    embedder: Any,
+    model_id: str,
+    *,
+    hashes: Sequence[str] | None = None,
+    batch_size: int = 128,
+    on_computed: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Vectors for ``texts`` (float32, input order): cached ones read, missing ones computed and stored.
+
+    ``embedder`` may be ``None`` when every text is already cached (nothing is computed).
+
+    Example: ``vecs = embed.ensure(db, ["late delivery"], embedder, "all-MiniLM-L6-v2")``
+    """
+    hashes = list(hashes) if hashes is not None else [content_hash(t) for t in texts]
+    found = _fetch(db, hashes, model_id)
+    todo: dict[str, str] = {}
+    for h, t in zip(hashes, texts, strict=True):
+        if h not in found and h not in todo:
+            todo[h] = t
+    if todo:
+        if embedder is None:
+            raise ValueError(f"{len(todo)} texts have no cached {model_id} embedding and no embedder was given")
+        keys = list(todo)
+        vecs = encode(embedder, [todo[k] for k in keys], batch_size=batch_size)
+        rows = [(k, model_id, int(vecs.shape[1]), to_blob(v)) for k, v in zip(keys, vecs, strict=True)]
+        with store.transaction(db):
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (content_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+        # what was stored is float16: return the same rounding a later load() gives
+        for k, v in zip(keys, vecs, strict=True):
+            found[k] = v.astype("<f2").astype(np.float32)
+        if on_computed:
+            on_computed(len(keys))
+    if not hashes:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([found[h] for h in hashes])
+
+
+def missing(db: sqlite_utils.Database, hashes: Sequence[str], model_id: str) -> list[str]:
+    """The hashes among ``hashes`` that have no vector for ``model_id`` yet."""
+    found = _fetch(db, hashes, model_id)
+    return [h for h in dict.fromkeys(hashes) if h not in found]
+
+
+#: name written into a distilled static model's folder; the sentiment model for it is keyed on it
+STATIC_NAME = "minilm-static-v1"
+STATIC_MARKER = "vocseg_static.json"
+
+
+def distill(embedder: Any, out_dir: str, *, dims: int = 256, sif: float = 1e-4, batch_size: int = 1024) -> dict:
+    """Distil a static (model2vec-style) embedding model from a transformer sentence embedder, offline.
+
+    Each vocabulary token is run through the transformer alone (``[CLS] tok [SEP]``,
+    mean-pooled), the table is centred and rotated by PCA to ``dims`` dimensions (signs
+    fixed, so the result is deterministic) and down-weighted for frequent tokens with
+    model2vec's Zipf/SIF rule. The result is a sentence-transformers folder that
+    ``[models] embedding = "<out_dir>"`` loads; it embeds 50-100x faster than MiniLM.
+
+    Example: ``embed.distill(models.load_embedder(ModelsConfig()), "models/minilm-static")``
+    """
+    import json
+    from pathlib import Path
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, StaticEmbedding
+
+    transformer = embedder[0].auto_model
+    tok = embedder.tokenizer
+    vocab_size = int(transformer.config.vocab_size)
+    cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
+    out = np.zeros((vocab_size, transformer.config.hidden_size), dtype=np.float32)
+    transformer.eval()
+    with torch.inference_mode():
+        for start in range(0, vocab_size, batch_size):
+            ids = torch.arange(start, min(start + batch_size, vocab_size))
+            inp = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], dim=1)
+            hidden = transformer(input_ids=inp, attention_mask=torch.ones_like(inp)).last_hidden_state
+            out[start : start + len(ids)] = hidden.mean(dim=1).numpy()
+    centred = out - out.mean(axis=0, keepdims=True)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    comps = vt[:dims]
+    comps *= np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])[:, None]
+    reduced = centred @ comps.T
+    inv_rank = 1.0 / np.arange(2, vocab_size + 2)
+    proba = inv_rank / inv_rank.sum()
+    reduced *= (sif / (sif + proba))[:, None]
+    static = StaticEmbedding(tok, embedding_weights=reduced.astype(np.float32))
+    model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    model.save(out_dir)
+    info = {"name": STATIC_NAME, "dims": dims, "sif": sif, "vocab": vocab_size}
+    (Path(out_dir) / STATIC_MARKER).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return info
+
+
+def model_family(location: str) -> str:
+    """``minilm-static-v1`` for a folder made by :func:`distill`, else the model id given."""
+    import json
+    from pathlib import Path
+
+    marker = Path(location) / STATIC_MARKER
+    if marker.is_file():
+        try:
+            return str(json.loads(marker.read_text(encoding="utf-8"))["name"])
+        except (ValueError, KeyError):
+            return location
+    return location

@@ -1,0 +1,321 @@
+"""vocseg's spaCy pipeline components: sentence records, aspects with opinions, intent cues.
+
+Registered with ``Language.factory`` and added behind the packaged ``en_core_web_sm``, so
+they run inside ``nlp.pipe`` (and its worker processes). Each writes plain data (lists,
+dicts, numbers) to a Doc extension, which survives the trip from a worker back to the
+main process:
+
+* ``vocseg_sentences`` -> ``doc._.vocseg_sents``: per sentence ``start``, ``end``, ``text``,
+  ``lemmas`` (content-word lemmas), ``chunks`` (noun chunks), ``ents`` (text, label, start, end).
+* ``vocseg_aspects`` -> ``doc._.vocseg_aspects``: opinion targets from the dependency parse,
+  each ``(sent_idx, aspect, text, opinion, negated, valence, start, end)``; ``valence`` is the
+  opinion words' lexicon valence (VADER scale, after negation) or ``None`` when no opinion
+  word is in the lexicon (the sentence's own sentiment decides then).
+* ``vocseg_cues`` -> ``doc._.vocseg_cues``: per sentence ``"request"``, ``"question"`` or ``None``.
+
+Example::
+
+    nlp = models.load_spacy(cfg.models)
+    add_components(nlp)
+    doc = nlp("Great food but slow service.")
+    doc._.vocseg_aspects   # [(0, 'food', 'food', 'great', False, 3.1, 6, 10), (0, 'service', ...)]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Token
+
+SENTS_EXT, ASPECTS_EXT, CUES_EXT = "vocseg_sents", "vocseg_aspects", "vocseg_cues"
+for _name in (SENTS_EXT, ASPECTS_EXT, CUES_EXT):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+#: components vocseg adds, in order; and the packaged ones it does not need
+COMPONENTS = ("vocseg_sentences", "vocseg_aspects", "vocseg_cues")
+NEGATIONS = {"not", "n't", "never", "no", "hardly", "barely", "nothing", "neither", "nor", "without", "cannot"}
+#: VADER's scalar for a negated word (Hutto & Gilbert 2014)
+NEGATION_SCALAR = -0.74
+_SKIP_TARGETS = {"thing", "things", "lot", "bit", "one", "way", "time", "day", "everything", "something", "anything"}
+
+
+def _lexicon() -> dict[str, float]:
+    from vocseg.enrich.sentiment import make_analyzer
+
+    return dict(make_analyzer(domain=True).lexicon)
+
+
+def _boosters() -> dict[str, float]:
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT
+
+    return dict(BOOSTER_DICT)
+
+
+# --- sentences --------------------------------------------------------------------
+
+
+@Language.factory("vocseg_sentences", requires=["token.lemma", "doc.sents"], assigns=[f"doc._.{SENTS_EXT}"])
+def make_sentences(nlp: Language, name: str) -> SentenceRecords:
+    return SentenceRecords()
+
+
+class SentenceRecords:
+    """Per-sentence offsets, content lemmas, noun chunks and entities as plain data."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        chunks_by_sent: dict[int, list[str]] = {}
+        try:
+            for chunk in doc.noun_chunks:
+                words = [t for t in chunk if t.pos_ not in ("DET", "PRON", "PUNCT")]
+                if words:
+                    key = chunk.sent.start
+                    chunks_by_sent.setdefault(key, []).append(
+                        " ".join(t.lower_ for t in words)
+                    )
+        except ValueError:  # no parser: no noun chunks
+            pass
+        records = []
+        for sent in doc.sents:
+            if not sent.text.strip():
+                continue
+            lemmas = " ".join(
+                t.lemma_.lower() for t in sent if t.is_alpha and not t.is_stop and len(t) > 1
+            )
+            ents = [
+                (e.text, e.label_, e.start_char, e.end_char)
+                for e in doc.ents
+                if e.start >= sent.start and e.end <= sent.end
+            ]
+            records.append({
+                "start": sent.start_char,
+                "end": sent.end_char,
+                "text": sent.text,
+                "lemmas": lemmas,
+                "chunks": chunks_by_sent.get(sent.start, []),
+                "ents": ents,
+            })
+        doc._.set(SENTS_EXT, records)
+        return doc
+
+
+# --- aspects --------------------------------------------------------------------
+
+
+@Language.factory(
+    "vocseg_aspects",
+    requires=["token.dep", "token.pos", "token.lemma", "doc.sents"],
+    assigns=[f"doc._.{ASPECTS_EXT}"],
+)
+def make_aspects(nlp: Language, name: str) -> AspectExtractor:
+    return AspectExtractor(_lexicon(), _boosters())
+
+
+def _is_target(tok: Token) -> bool:
+    return (
+        tok.pos_ in ("NOUN", "PROPN")
+        and not tok.like_url
+        and not tok.text.startswith(("@", "#"))
+        and tok.lower_ not in _SKIP_TARGETS
+        and len(tok.text) > 1
+    )
+
+
+def _with_conjuncts(tok: Token) -> list[Token]:
+    return [tok, *[c for c in tok.conjuncts if c.pos_ == tok.pos_ or _is_target(c)]]
+
+
+def _negated(*toks: Token) -> bool:
+    for tok in toks:
+        if tok is None:
+            continue
+        for c in tok.children:
+            if c.dep_ == "neg" or c.lower_ in NEGATIONS:
+                return True
+    return False
+
+
+class AspectExtractor:
+    """Opinion targets and opinion words from the dependency parse.
+
+    Patterns (spaCy's English labels): ``amod`` (slow *service*), copula with ``acomp``/``attr``
+    (the *page* is slow), opinion verbs with an object or subject (I love the *app*, the *app*
+    crashes), conjoined targets and opinions (food and drinks were great, cheap and cheerful).
+    Negation (``neg`` child, 'never', 'no') flips the valence by VADER's scalar. Each aspect
+    gets only its own opinion words, so in 'great food but slow service' the two disagree.
+    """
+
+    def __init__(self, lexicon: dict[str, float], boosters: dict[str, float]) -> None:
+        self.lexicon = lexicon
+        self.boosters = boosters
+
+    def valence(self, tok: Token) -> float | None:
+        for form in (tok.lower_, tok.lemma_.lower()):
+            v = self.lexicon.get(form)
+            if v is not None:
+                return float(v)
+        return None
+
+    def _opinion(self, op: Token, extra_neg: Iterable[Token] = ()) -> tuple[str, float | None, bool]:
+        mods = [c for c in op.children if c.dep_ in ("advmod", "npadvmod") and c.i < op.i]
+        words = [*mods, op]
+        base = self.valence(op)
+        if base is not None:
+            for m in mods:
+                b = self.boosters.get(m.lower_)
+                mv = self.valence(m)
+                if b is not None:
+                    base += math.copysign(abs(b), base) if base else 0.0
+                elif mv is not None and (mv > 0) == (base > 0):
+                    base += 0.3 * mv
+        negated = _negated(op, *extra_neg)
+        if base is not None and negated:
+            base *= NEGATION_SCALAR
+        text = " ".join(t.text for t in sorted(words, key=lambda t: t.i))
+        if negated:
+            neg_words = [c.text for t in (op, *extra_neg) for c in t.children if c.dep_ == "neg" or c.lower_ in NEGATIONS]
+            text = " ".join(dict.fromkeys(neg_words)) + " " + text
+        return text.strip(), base, negated
+
+    @staticmethod
+    def _target_span(tok: Token) -> tuple[str, str, int, int]:
+        parts = [c for c in tok.lefts if c.dep_ == "compound" and _is_target(c)] + [tok]
+        start = parts[0].idx
+        end = tok.idx + len(tok.text)
+        lemma = " ".join(t.lemma_.lower() if t is tok else t.lower_ for t in parts)
+        text = tok.doc.text[start:end]
+        return lemma, text, start, end
+
+    @staticmethod
+    def _subjects(verb: Token) -> list[Token]:
+        """Targets a verb's opinion is about: its noun subjects (and their conjuncts), 'it' and
+        'they' resolved to the last target before them, or, when the parser left the verb
+        without a subject ('... and the agent was rude'), the noun just before it."""
+        subs = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+        out: list[Token] = []
+        for sub in subs:
+            if _is_target(sub):
+                out += _with_conjuncts(sub)
+            elif sub.lower_ in ("it", "they", "this", "that"):
+                prev = [t for t in sub.doc[max(0, sub.i - 30) : sub.i] if _is_target(t)]
+                if prev:
+                    out.append(prev[-1])
+        if not subs:
+            left = verb.doc[max(verb.sent.start, verb.i - 2) : verb.i]
+            nouns = [t for t in left if _is_target(t)]
+            out += nouns[-1:]
+        return out
+
+    def _pairs(self, tok: Token) -> list[tuple[Token, Token, tuple[Token, ...]]]:
+        if tok.dep_ == "amod" and _is_target(tok.head) and tok.pos_ in ("ADJ", "VERB"):
+            return [(tok.head, tok, ())]
+        if tok.dep_ in ("acomp", "attr", "oprd") and tok.pos_ in ("ADJ", "VERB"):
+            return [(t, tok, (tok.head,)) for t in self._subjects(tok.head)]
+        if tok.dep_ == "conj" and tok.pos_ == "ADJ" and tok.head.pos_ == "ADJ":
+            head = tok.head
+            if head.dep_ == "amod" and _is_target(head.head):
+                return [(head.head, tok, ())]
+            if head.dep_ in ("acomp", "attr"):
+                return [(t, tok, (head.head,)) for t in self._subjects(head.head)]
+            return []
+        if tok.pos_ == "VERB" and self.valence(tok) is not None:
+            objs = [c for c in tok.children if c.dep_ in ("dobj", "obj") and _is_target(c)]
+            return [(t, tok, ()) for t in (objs or self._subjects(tok))]
+        return []
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: dict[tuple[int, int], tuple] = {}
+        for s_idx, sent in enumerate(s for s in doc.sents if s.text.strip()):
+            for tok in sent:
+                for target, op, extra in self._pairs(tok):
+                    opinion, valence, negated = self._opinion(op, extra)
+                    aspect, text, start, end = self._target_span(target)
+                    key = (start, op.i)
+                    if key not in found:
+                        found[key] = (s_idx, aspect, text, opinion, negated, valence, start, end)
+        doc._.set(ASPECTS_EXT, sorted(found.values(), key=lambda a: (a[6], a[3])))
+        return doc
+
+
+# --- intent cues ----------------------------------------------------------------
+
+_REQUEST = re.compile(
+    r"\b(i wish|wish (?:you|they|there)|please (?:add|make|fix|bring|include|consider|allow|let|"
+    r"give|offer|support|update|change|improve)|pls add|(?:can|could|would|will) (?:you|they) "
+    r"(?:please )?(?:add|make|fix|bring|include|consider|allow|let|offer|support|improve)|"
+    r"(?:would|it'd|it would|that'd) be (?:nice|great|good|helpful|awesome|cool|better) (?:if|to)|"
+    r"(?:should|need to|needs to|ought to) (?:add|have|include|offer|allow|support|fix|bring|make)|"
+    r"(?:i'd|i would|we'd|we would) (?:love|like) (?:to see|it if|an? |the option|more)|"
+    r"(?:want|need) (?:an option|a way|the ability|to be able)|feature request|"
+    r"hope (?:you|they) (?:add|fix|bring|make|consider))\b"
+)
+_WH = {"how", "why", "what", "when", "where", "who", "which", "whose"}
+_AUX = {"can", "could", "is", "are", "do", "does", "did", "will", "would", "should", "has", "have", "am", "was"}
+
+
+@Language.factory("vocseg_cues", requires=["doc.sents", "token.dep"], assigns=[f"doc._.{CUES_EXT}"])
+def make_cues(nlp: Language, name: str) -> IntentCues:
+    return IntentCues()
+
+
+class IntentCues:
+    """Request and question cues per sentence (complaint/praise come from sentiment later)."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        cues = []
+        for sent in doc.sents:
+            if not sent.text.strip():
+                continue
+            cues.append(self.cue(sent))
+        doc._.set(CUES_EXT, cues)
+        return doc
+
+    @staticmethod
+    def cue(sent: Any) -> str | None:
+        low = sent.text.lower().replace("\u2019", "'")
+        if _REQUEST.search(low):
+            return "request"
+        words = [t for t in sent if t.is_alpha]
+        root = sent.root
+        if root.tag_ == "VB" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in root.children) and any(
+            t.lower_ in ("please", "pls", "plz") for t in sent
+        ):
+            return "request"
+        if low.rstrip().endswith("?"):
+            return "question"
+        if not words or words[0].i != sent.start:
+            return None
+        first = words[0].lower_
+        if first in _WH and len(words) > 1 and words[1].pos_ == "AUX":
+            return "question"  # 'why is ...', 'how can ...': not 'when I called ...'
+        if first in _AUX and words[0].pos_ == "AUX" and any(
+            t.dep_ in ("nsubj", "nsubjpass", "expl") and t.i > words[0].i for t in sent
+        ):
+            return "question"  # 'is there a way ...', 'can I change ...'
+        return None
+
+
+def add_components(nlp: Language, *, aspects: bool = True) -> Language:
+    """Add vocseg's components to a loaded pipeline (idempotent); returns it."""
+    for name in COMPONENTS:
+        if name == "vocseg_aspects" and not aspects:
+            continue
+        if name not in nlp.pipe_names:
+            nlp.add_pipe(name, last=True)
+    return nlp
+
+
+def sent_records(doc: Doc) -> list[dict]:
+    return doc._.get(SENTS_EXT) or []
+
+
+def aspect_records(doc: Doc) -> list[tuple]:
+    return doc._.get(ASPECTS_EXT) or []
+
+
+def cue_records(doc: Doc) -> list[str | None]:
+    return doc._.get(CUES_EXT) or []
