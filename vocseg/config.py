@@ -51,6 +51,15 @@ class ModelsConfig:
 class EnrichConfig:
     batch_size: int = _f(256, "Documents per enrichment batch.")
     n_process: int = _f(2, "spaCy worker processes (use the machine's cores).")
+    entities: bool = _f(True, "Run spaCy's named-entity recognizer (about a third of spaCy's time).")
+    needs_file: str = _f("", "Needs taxonomy TOML; empty uses the packaged vocseg/data/needs.toml.")
+    needs_threshold: float = _f(
+        0.0, "Cosine similarity a sentence needs to express a need; 0 uses the calibrated default."
+    )
+    rating_weight: float = _f(0.6, "Weight of the star rating in satisfaction when a rating exists.")
+    sentiment_model: str = _f(
+        "", "Sentiment coefficients JSON; empty uses the packaged one for the embedding model."
+    )
 
 
 @dataclass(frozen=True)
