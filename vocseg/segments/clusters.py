@@ -3,7 +3,7 @@
 Each feature block is scaled so that its total variance equals its configured weight squared,
 so a block with many columns (needs) does not drown a block with one (satisfaction) unless
 asked to. k is the value in 2..max_clusters with the highest silhouette score (computed on
-at most 4,000 customers), the standard internal criterion for k-means without labels.
+a sample of at most 2,500 customers), the standard internal criterion for k-means without labels.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,14 @@ def matrix(features: pd.DataFrame, weights: dict[str, float], extra: list[str] |
 
 def fit(features: pd.DataFrame, *, weights: dict[str, float], max_clusters: int, seed: int,
         extra: list[str] | None = None) -> ClusterResult | None:
+    # one OpenMP thread: on a busy 2-core machine k-means' spinning threads ran 50x slower
+    # (6.2 s vs 0.12 s for 5,000 x 10, k = 5); single-threaded it is fast at our sizes anyway
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _fit(features, weights=weights, max_clusters=max_clusters, seed=seed, extra=extra)
+
+
+def _fit(features: pd.DataFrame, *, weights: dict[str, float], max_clusters: int, seed: int,
+         extra: list[str] | None = None) -> ClusterResult | None:
     """k-means for k = 2..max_clusters on ``matrix(features)``; the k with best silhouette.
 
     Example: ``fit(features, weights={"needs": 1, "satisfaction": .5, "behaviour": .5}, max_clusters=8, seed=42)``
@@ -75,18 +84,21 @@ def fit(features: pd.DataFrame, *, weights: dict[str, float], max_clusters: int,
         return None
     values = X.to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
-    sample = rng.choice(len(values), size=min(len(values), 4000), replace=False)
-    scores, fits = {}, {}
+    # k is chosen on a sample (silhouette is quadratic in n); the chosen k is then fit on everyone
+    pick = rng.choice(len(values), size=min(len(values), 5000), replace=False)
+    sample = values[pick]
+    sil = rng.choice(len(sample), size=min(len(sample), 2500), replace=False)
+    scores = {}
     for k in range(2, max(2, min(max_clusters, len(values) - 1)) + 1):
-        km = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(values)
-        if len(set(km.labels_[sample])) < 2:
+        km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(sample)
+        if len(set(km.labels_[sil])) < 2:
             continue
-        scores[k] = float(silhouette_score(values[sample], km.labels_[sample]))
-        fits[k] = km
+        scores[k] = float(silhouette_score(sample[sil], km.labels_[sil]))
     if not scores:
         return None
     best = max(scores, key=lambda k: (round(scores[k], 3), -k))
-    return ClusterResult(pd.Series(fits[best].labels_, index=X.index), best, scores[best], scores, list(X.columns))
+    final = KMeans(n_clusters=best, n_init=4, random_state=seed).fit(values)
+    return ClusterResult(pd.Series(final.labels_, index=X.index), best, scores[best], scores, list(X.columns))
 
 
 def slug(text: str) -> str:

@@ -109,7 +109,7 @@ def expected_spend(x: np.ndarray, m: np.ndarray, params: tuple[float, float, flo
 
 
 def clv(x: np.ndarray, tx: np.ndarray, T: np.ndarray, m: np.ndarray, *, months: int = 12,
-        discount: float = 0.01, min_customers: int = 20) -> tuple[np.ndarray | None, dict]:
+        discount: float = 0.01, min_customers: int = 20, seed: int = 0) -> tuple[np.ndarray | None, dict]:
     """Expected discounted value of each customer's purchases over ``months``.
 
     ``x``/``tx``/``T`` in days as for BG/NBD, ``m`` the mean spend of repeat purchase days.
@@ -121,8 +121,13 @@ def clv(x: np.ndarray, tx: np.ndarray, T: np.ndarray, m: np.ndarray, *, months: 
     repeat = (x > 0) & (m > 0)
     if len(x) < min_customers or repeat.sum() < min_customers:
         return None, {"model": None, "reason": f"fewer than {min_customers} repeat buyers"}
-    bg = fit_bgnbd(x, tx, T)
-    gg = fit_gamma_gamma(x[repeat], m[repeat])
+    # population parameters: a random 20,000 buyers pin them down as well as everyone would
+    rng = np.random.default_rng(seed)
+    fit_idx = rng.choice(len(x), size=min(len(x), 20_000), replace=False)
+    bg = fit_bgnbd(x[fit_idx], tx[fit_idx], T[fit_idx])
+    rep = np.flatnonzero(repeat)
+    rep = rng.choice(rep, size=min(len(rep), 20_000), replace=False)
+    gg = fit_gamma_gamma(x[rep], m[rep])
     spend = expected_spend(x, m, gg, fallback=float(m[repeat].mean()))
     total = np.zeros_like(x)
     prev = np.zeros_like(x)

@@ -108,9 +108,9 @@ def _write_features(db: sqlite_utils.Database, frame: pd.DataFrame, run_id: int,
     out["run_id"], out["computed_at"] = run_id, at
     for c in ("first_feedback_at", "last_feedback_at", "first_purchase_at", "last_purchase_at"):
         out[c] = out[c].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) and not pd.isna(v) else None)
-    out = out[FEATURE_COLUMNS].astype(object).where(out[FEATURE_COLUMNS].notna(), None)
-    rows = [tuple(None if isinstance(v, float) and np.isnan(v) else (v.item() if hasattr(v, "item") else v)
-                  for v in row) for row in out.itertuples(index=False, name=None)]
+    # tolist() gives Python ints/floats/str; NaN binds as NULL in SQLite
+    cols = [out[c].astype(object).where(out[c].notna(), None).tolist() for c in FEATURE_COLUMNS]
+    rows = list(zip(*cols))
     marks = ", ".join("?" * len(FEATURE_COLUMNS))
     with store.transaction(db):
         db.conn.execute("DELETE FROM customer_features WHERE customer_id NOT IN (SELECT id FROM customers)")
@@ -208,8 +208,10 @@ def segment(db: sqlite_utils.Database, cfg: config_mod.SegmentsConfig, *,
         attrs = features.load_attributes(db, list(cfg.extra_features)).reindex(frame.index)
         defs, members, cinfo = _definitions(frame, cfg, rules, attrs)
         has_docs = bool(db.conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone())
+        matrices = {k: profiles.label_matrix(frame[k]) for k in ("needs", "topics")}
         for d in defs:
-            d.profile = profiles.build(db, frame, members[d.name], with_quotes=has_docs and d.kind != "rfm",
+            d.profile = profiles.build(db, frame, members[d.name], matrices=matrices,
+                                       with_quotes=has_docs and d.kind != "rfm",
                                        happy=cfg.happy_threshold, unhappy=cfg.unhappy_threshold)
         moved = write(db, defs, members, kinds={"satisfaction", "rfm", "cohort", "cluster", "custom"},
                       run_id=counts["run_id"], at=at)

@@ -141,9 +141,15 @@ def _shares(frame: pd.DataFrame, weights: pd.Series) -> pd.DataFrame:
     return tab.div(tab.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0.0)
 
 
-def _as_json(row: pd.Series) -> str:
-    items = {k: round(float(v), 4) for k, v in row.items() if v > 0}
-    return json.dumps(dict(sorted(items.items(), key=lambda kv: -kv[1])), ensure_ascii=False)
+def _as_json(shares: pd.DataFrame) -> list[str]:
+    """One JSON object per row: label -> share, largest first, zeros left out."""
+    names = [str(c) for c in shares.columns]
+    out = []
+    for row in np.round(shares.to_numpy(dtype=float), 4):
+        nz = np.flatnonzero(row > 0)
+        order = nz[np.argsort(-row[nz], kind="stable")]
+        out.append(json.dumps({names[i]: float(row[i]) for i in order}, ensure_ascii=False))
+    return out
 
 
 def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> pd.DataFrame:
@@ -188,7 +194,7 @@ def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> p
     weights = docs.set_index("document_id")["w"]
     for key in ("needs", "intents", "topics"):
         shares = _shares(data[key], weights).reindex(out.index).fillna(0.0)
-        out[key] = [_as_json(row) for _, row in shares.iterrows()] if len(shares.columns) else "{}"
+        out[key] = _as_json(shares) if len(shares.columns) else "{}"
         if key != "intents":
             top = shares.idxmax(axis=1).where(shares.sum(axis=1) > 0) if len(shares.columns) else None
             out["top_need" if key == "needs" else "top_topic"] = top

@@ -13,11 +13,16 @@ import sqlite_utils
 from vocseg.segments.features import _columns, _tables, _with_ids, voice_condition
 
 
-def _top(series_of_json: pd.Series, n: int = 3) -> list[dict[str, Any]]:
-    rows = [json.loads(s) for s in series_of_json if isinstance(s, str)]
-    if not rows:
+def label_matrix(column: pd.Series) -> pd.DataFrame:
+    """Customers x labels share matrix from a JSON column (``needs`` or ``topics``), parsed once."""
+    rows = [json.loads(v) if isinstance(v, str) else {} for v in column]
+    return pd.DataFrame(rows, index=column.index, dtype=float).fillna(0.0)
+
+
+def _top(matrix: pd.DataFrame, ids: pd.Index, n: int = 3) -> list[dict[str, Any]]:
+    if matrix.empty or not len(ids):
         return []
-    mean = pd.DataFrame(rows).fillna(0.0).sum() / max(len(series_of_json), 1)
+    mean = matrix.loc[ids].mean()
     mean = mean[mean > 0].sort_values(ascending=False)[:n]
     return [{"name": str(k), "share": round(float(v), 3)} for k, v in mean.items()]
 
@@ -72,14 +77,15 @@ def quotes(db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood:
 
 
 def build(db: sqlite_utils.Database, features: pd.DataFrame, ids: pd.Index, *,
-          with_quotes: bool, happy: float, unhappy: float) -> dict[str, Any]:
-    """Profile of the customers ``ids`` (index into ``features``)."""
+          matrices: dict[str, pd.DataFrame], with_quotes: bool, happy: float, unhappy: float) -> dict[str, Any]:
+    """Profile of the customers ``ids`` (index into ``features``); ``matrices`` holds the
+    ``label_matrix`` of needs and topics."""
     f = features.loc[features.index.intersection(ids)]
     revenue = float(f["monetary"].clip(lower=0).fillna(0).sum())
     total = float(features["monetary"].clip(lower=0).fillna(0).sum())
     sat = f["satisfaction"].dropna()
     mean_sat = float(sat.mean()) if len(sat) else None
-    needs = _top(f["needs"])
+    needs = _top(matrices["needs"], f.index)
     profile = {
         "size": int(len(f)),
         "revenue": round(revenue, 2),
@@ -88,7 +94,7 @@ def build(db: sqlite_utils.Database, features: pd.DataFrame, ids: pd.Index, *,
         "with_feedback": int((f["n_feedback"] > 0).sum()),
         "clv_mean": round(float(f["clv"].mean()), 2) if f["clv"].notna().any() else None,
         "top_needs": needs,
-        "top_topics": _top(f["topics"]),
+        "top_topics": _top(matrices["topics"], f.index),
         "satisfaction_mix": {k: int(v) for k, v in f["satisfaction_class"].value_counts().items()},
         "rfm_mix": {k: int(v) for k, v in f["rfm_segment"].value_counts().head(5).items()},
     }
