@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # works from a plain checkout too
 
-from vocseg import demo_corpus  # noqa: E402
+from vocseg import demo_corpus
 
 
 def main(argv: list[str] | None = None) -> int:
