@@ -256,3 +256,14 @@ def test_vocseg_demo_ingests_a_small_corpus_end_to_end(tmp_path, cli, db_path):
     assert code == 0, err
     assert count("SELECT COUNT(*) FROM documents") == corpus["documents"]
     assert all(r["inserted"] == 0 for r in json.loads(stdout)["ingest"].values())
+
+
+def test_demo_without_db_keeps_its_store_inside_out(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("VOCSEG_DB", str(tmp_path / "real.db"))  # the user's real store
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = cli("demo", "--out", tmp_path / "d", "--scale", "0.02", "--no-stages", "--json", db=False)
+    assert code == 0, err
+    assert json.loads(stdout)["store"] == str(tmp_path / "d" / "vocseg.db")
+    assert not (tmp_path / "real.db").exists() and not (tmp_path / "vocseg.db").exists()
+    code, _, err = cli("demo", "--out", tmp_path / "e", "--scale", "0", db=False)
+    assert code == 2 and "scale" in err
