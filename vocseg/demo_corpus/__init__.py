@@ -122,7 +122,7 @@ ProgressFn = Callable[[int, "int | None"], None]
 def generate(out_dir: str | Path, seed: int = 7, scale: float = 1.0) -> dict[str, Any]:
     """Write the demo exports and their ground truth into ``out_dir``; return a summary.
 
-    ``scale`` multiplies every size (1.0: about 3,000 customers, 22,000 orders and 9,000
+    ``scale`` multiplies every size (1.0: about 3,000 customers, 24,000 orders and 8,400
     documents; 0.1 for tests). Example: ``generate("demo", seed=7)["documents"]``
     """
     if not 0 < scale <= 50:

@@ -453,7 +453,8 @@ def plan(rng: random.Random, people: list[Customer], scale: float) -> list[Unit]
     groups: dict[tuple[str, str], list[Unit]] = {}
     for u in units:
         groups.setdefault((u.source, u.theme), []).append(u)
-    for (_, _), members in sorted(groups.items()):
+    for key in sorted(groups):
+        members = groups[key]
         rng.shuffle(members)
         for k, u in enumerate(members):
             u.when = _at((k + rng.random()) / len(members) * N_DAYS)
