@@ -87,7 +87,9 @@ class SegmentsConfig:
     half_life_days: float = _f(
         180.0, "Recency weighting of feedback: a review this many days older counts half."
     )
-    as_of: str = _f("", "Date RFM recency is measured to (ISO); empty = latest date in the store.")
+    as_of: str = _f(
+        "", "Date RFM recency is measured to (ISO); empty = the latest transaction in the store."
+    )
     rfm_mapping: str = _f(
         "", "TOML file mapping R/F/M quintile scores to segment names; empty = the packaged one."
     )

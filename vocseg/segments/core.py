@@ -44,9 +44,11 @@ def validate(cfg: config_mod.SegmentsConfig, rules: list[rfm.Rule] | None = None
 def _as_of(db: sqlite_utils.Database, cfg: config_mod.SegmentsConfig) -> pd.Timestamp:
     if cfg.as_of:
         return pd.Timestamp(cfg.as_of, tz="UTC") if pd.Timestamp(cfg.as_of).tzinfo is None else pd.Timestamp(cfg.as_of).tz_convert("UTC")
-    row = db.conn.execute(
-        "SELECT max(v) FROM (SELECT max(occurred_at) AS v FROM transactions "
-        "UNION ALL SELECT max(created_at) FROM documents)").fetchone()
+    # the latest purchase, not the latest review: reviews trail purchases, and a historical
+    # export should be scored as of its own end, not as of today
+    row = db.conn.execute("SELECT max(occurred_at) FROM transactions").fetchone()
+    if not (row and row[0]):
+        row = db.conn.execute("SELECT max(created_at) FROM documents").fetchone()
     if row and row[0]:
         return pd.Timestamp(row[0]).tz_convert("UTC") if pd.Timestamp(row[0]).tzinfo else pd.Timestamp(row[0], tz="UTC")
     return pd.Timestamp.now(tz="UTC")
