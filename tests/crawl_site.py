@@ -376,6 +376,7 @@ class Site:
 
 class _Handler(BaseHTTPRequestHandler):
     site: Site
+    protocol_version = "HTTP/1.1"  # keep-alive, as real sites serve
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)

@@ -247,6 +247,14 @@ def test_bad_spider_arguments_are_a_usage_error(site, crawl):
     assert sum(site.site.hits.values()) == 0
 
 
+def test_an_unreachable_site_fails_the_run(crawl, db_path):
+    with Server(Site()) as srv:
+        url = srv.url  # a port that nothing listens on once the server is closed
+    out = crawl("feed", "-a", f"start_urls={url}/feed.rss", expect=1)
+    assert out["error"] == "E507"
+    assert rows(db_path, "SELECT command, status FROM runs") == [("crawl feed", "failed")]
+
+
 def test_scrapy_crawl_from_the_project_folder_uses_the_same_pipeline(site, tmp_path):
     db = tmp_path / "standalone.db"
     proc = subprocess.run(

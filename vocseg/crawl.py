@@ -86,6 +86,11 @@ class CrawlState:
         self._new_seen: dict[str, str | None] = {}
         self._new_marks: dict[str, str] = {}
 
+    @property
+    def has_known(self) -> bool:
+        """Did earlier crawls store anything (if not, no fingerprint needs computing)?"""
+        return bool(self._seen)
+
     def is_known(self, fp: str) -> bool:
         """Was this fingerprint stored by an earlier crawl?"""
         return fp in self._seen
@@ -303,8 +308,13 @@ def crawl(
         crawler.vocseg_run_id = counts["run_id"]  # type: ignore[attr-defined]
         crawler.vocseg_ingest_cfg = ingest_cfg  # type: ignore[attr-defined]
         failures: list[str] = []
-        if progress is not None:
-            crawler.signals.connect(lambda **_: progress(1, None), signal=signals.response_received)
+
+        def on_response(**_: Any) -> None:
+            if progress is not None:
+                progress(1, None)
+
+        # Scrapy holds signal receivers weakly: this local keeps it alive for the crawl.
+        crawler.signals.connect(on_response, signal=signals.response_received)
         deferred = process.crawl(crawler, **args)
         deferred.addErrback(lambda f: failures.append(f.getErrorMessage()))
         # The spider exists now; refuse bad arguments before any request goes out.
@@ -319,6 +329,9 @@ def crawl(
             raise SourceError(Errors.E506.format(spider=spider, reason=failures[0]), code="E506")
         stats = crawler.stats.get_stats() if crawler.stats else {}
         result = result_from_stats(spider, stats)
+        if result.pages == 0 and result.errors:
+            counts.update(result.as_dict())
+            raise SourceError(Errors.E507.format(spider=spider, errors=result.errors), code="E507")
         result.run_id = counts["run_id"]
         result.seconds = round(time.perf_counter() - t0, 3)
         counts.update({k: v for k, v in result.as_dict().items() if k not in ("spider", "run_id")})

@@ -175,3 +175,7 @@ class Errors:
     )
     E505 = "Spider '{spider}' cannot start: {reason}"
     E506 = "Crawl with spider '{spider}' failed: {reason}. Rerun with --debug for details."
+    E507 = (
+        "Crawl with spider '{spider}' fetched no page ({errors} download errors): check that "
+        "the start URLs are reachable from this machine; Scrapy's log above names each failure."
+    )

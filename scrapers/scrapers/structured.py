@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import extruct
+from extruct.jsonld import JsonLdExtractor
 from extruct.utils import parse_html
 
 #: schema.org defaults when a Rating states no scale (https://schema.org/Rating).
@@ -115,33 +116,39 @@ def _jsonld_items(tree: Any, out: PageData) -> Iterator[Any]:
     # One script at a time, so one broken block does not hide the valid ones beside it.
     for i, script in enumerate(tree.xpath('//script[@type="application/ld+json"]'), 1):
         try:
-            yield from extruct.extract(script, syntaxes=["json-ld"], errors="strict")["json-ld"]
+            yield from _JSONLD.extract_items(script)
         except ValueError as exc:
-            raw = script.text_content()
+            raw = script.xpath("string()")
             out.errors.append((f"invalid JSON-LD in script {i}: {exc}", raw[:RAW_LIMIT]))
 
 
-def extract_reviews(body: bytes, url: str, encoding: str = "utf-8") -> PageData:
+_JSONLD = JsonLdExtractor()
+
+
+def extract_reviews(body: bytes, url: str, encoding: str = "utf-8", *, tree: Any = None) -> PageData:
     """Reviews (JSON-LD and microdata), AggregateRating count and parse errors of one page.
+
+    ``tree`` is the page already parsed by lxml (e.g. ``response.selector.root``), to
+    avoid parsing it twice.
 
     Example: ``extract_reviews(b'<script type="application/ld+json">{"@type": "Review", '
     b'"reviewBody": "Great"}</script>', "https://shop.example/p/1").reviews[0]["text"] == "Great"``
     """
     out = PageData()
-    try:
-        tree = parse_html(body, encoding=encoding)
-    except (ValueError, TypeError) as exc:  # lxml: empty or undecodable document
-        out.errors.append((f"unreadable HTML: {exc}", body[:RAW_LIMIT].decode("utf-8", "replace")))
-        return out
+    if tree is None:
+        try:
+            tree = parse_html(body, encoding=encoding)
+        except (ValueError, TypeError) as exc:  # lxml: empty or undecodable document
+            out.errors.append((f"unreadable HTML: {exc}", body[:RAW_LIMIT].decode("utf-8", "replace")))
+            return out
     if tree is None:
         return out
     _walk(list(_jsonld_items(tree, out)), None, out)
-    try:
-        micro = extruct.extract(tree, base_url=url, syntaxes=["microdata"], uniform=True)[
-            "microdata"
-        ]
-    except ValueError as exc:
-        out.errors.append((f"invalid microdata: {exc}", ""))
-    else:
-        _walk(micro, None, out)
+    if b"itemscope" in body:  # microdata extraction walks the whole tree: only when there is some
+        try:
+            micro = extruct.extract(tree, base_url=url, syntaxes=["microdata"], uniform=True)
+        except ValueError as exc:
+            out.errors.append((f"invalid microdata: {exc}", ""))
+        else:
+            _walk(micro["microdata"], None, out)
     return out

@@ -55,7 +55,9 @@ class ReviewsSpider(VocsegSpider):
         """
         if not isinstance(response, TextResponse):
             return
-        data = extract_reviews(response.body, response.url, response.encoding)
+        data = extract_reviews(
+            response.body, response.url, response.encoding, tree=response.selector.root
+        )
         for reason, raw in data.errors:
             yield self.page_error(response.url, reason, raw)
         if data.aggregate_ratings:
