@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, peak_rss_mb, versions  # noqa: E402
+from _common import emit, peak_rss_mb, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("VOCSEG_SHARED", ROOT.parent / "shared")) / "corpora"
@@ -46,8 +46,9 @@ def link(db, seed: int = 6, share: float = 0.6) -> dict:
     tx = pd.read_csv(retail, dtype=str, keep_default_na=False)
     tx = tx[tx["CustomerID"].str.fullmatch(r"\d+")]
     dates = tx.groupby("CustomerID")["InvoiceDate"].apply(list)
-    reviews = pd.read_csv(SHARED / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
-                          index_col=0)
+    reviews = pd.read_csv(
+        SHARED / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz", index_col=0
+    )
     reviews = reviews[reviews["Review Text"].notna()]
     rng = np.random.default_rng(seed)
     buyers = sorted(dates.index, key=int)
@@ -63,27 +64,47 @@ def link(db, seed: int = 6, share: float = 0.6) -> dict:
             r = reviews.iloc[pool[i]]
             i += 1
             day = pd.Timestamp(rng.choice(dates[b])) + pd.Timedelta(days=int(rng.integers(2, 21)))
-            records.append({"external_id": f"wcr-{reviews.index[pool[i - 1]]}", "customer": b,
-                            "title": None if pd.isna(r["Title"]) else r["Title"], "text": r["Review Text"],
-                            "rating": int(r["Rating"]), "rating_best": 5, "rating_worst": 1,
-                            "created_at": day.isoformat(), "product": str(r["Clothing ID"])})
-    res_rv = ingest.ingest_records(db, records, source="womens-clothing-reviews-linked", kind="review")
-    return {"transactions": res_tx.as_dict(), "reviews": res_rv.as_dict(), "buyers": len(buyers),
-            "buyers_given_reviews": len(chosen)}
+            records.append(
+                {
+                    "external_id": f"wcr-{reviews.index[pool[i - 1]]}",
+                    "customer": b,
+                    "title": None if pd.isna(r["Title"]) else r["Title"],
+                    "text": r["Review Text"],
+                    "rating": int(r["Rating"]),
+                    "rating_best": 5,
+                    "rating_worst": 1,
+                    "created_at": day.isoformat(),
+                    "product": str(r["Clothing ID"]),
+                }
+            )
+    res_rv = ingest.ingest_records(
+        db, records, source="womens-clothing-reviews-linked", kind="review"
+    )
+    return {
+        "transactions": res_tx.as_dict(),
+        "reviews": res_rv.as_dict(),
+        "buyers": len(buyers),
+        "buyers_given_reviews": len(chosen),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="Keep the store at this path (default: a temporary one).")
-    ap.add_argument("--no-enrich", action="store_true", help="Skip enrich: satisfaction from ratings only.")
+    ap.add_argument(
+        "--no-enrich", action="store_true", help="Skip enrich: satisfaction from ratings only."
+    )
     args = ap.parse_args()
     from vocseg import config, segments, store
 
     tmp = tempfile.mkdtemp()
     path = Path(args.out or Path(tmp) / "real.db")
     db = store.open(path)
-    result: dict = {"benchmark": "segments_real", "corpus": "online-retail-sample x womens-clothing-reviews "
-                    "(pseudo-linkage, see docstring)", "timings_s": {}}
+    result: dict = {
+        "benchmark": "segments_real",
+        "corpus": "online-retail-sample x womens-clothing-reviews (pseudo-linkage, see docstring)",
+        "timings_s": {},
+    }
     t = time.perf_counter()
     result["n"] = link(db)
     result["timings_s"]["ingest"] = round(time.perf_counter() - t, 1)
@@ -97,12 +118,27 @@ def main() -> None:
     t = time.perf_counter()
     s = segments.segment(db, cfg.segments)
     result["timings_s"]["segment"] = round(time.perf_counter() - t, 1)
-    result.update({k: s[k] for k in ("as_of", "customers", "with_feedback", "with_transactions", "grid",
-                                     "clusters", "clv")})
-    result["cohorts"] = {r["name"]: r["size"] for r in segments.list_segments(db, kinds=("satisfaction",))}
+    result.update(
+        {
+            k: s[k]
+            for k in (
+                "as_of",
+                "customers",
+                "with_feedback",
+                "with_transactions",
+                "grid",
+                "clusters",
+                "clv",
+            )
+        }
+    )
+    result["cohorts"] = {
+        r["name"]: r["size"] for r in segments.list_segments(db, kinds=("satisfaction",))
+    }
     result["clusters_profiles"] = [
         {k: r[k] for k in ("name", "size", "satisfaction", "revenue_share", "top_need")}
-        for r in segments.list_segments(db, kinds=("cluster",))]
+        for r in segments.list_segments(db, kinds=("cluster",))
+    ]
     result["peak_rss_mb"] = peak_rss_mb()
     result["versions"] = versions("numpy", "pandas", "scikit-learn", "scipy")
     emit(result)

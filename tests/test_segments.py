@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import segments_data as sd
 
-from vocseg import config, segments, store
+from vocseg import config, segments
 from vocseg.errors import ConfigError
 from vocseg.segments import clv, filters, protected, rfm
 from vocseg.segments.lookalike import lookalike
@@ -34,8 +34,15 @@ def test_quintile_scores_and_mapping_cover_every_combination():
     rec = rfm.quintile_score(pd.Series([1.0, 400.0]), higher_is_better=False)
     assert rec.tolist()[0] > rec.tolist()[1]  # recent buyers score higher
     rules = rfm.load_mapping()
-    assert {"champions", "loyal", "potential-loyalists", "new", "at-risk", "hibernating", "lost"} <= {
-        r.name for r in rules}
+    assert {
+        "champions",
+        "loyal",
+        "potential-loyalists",
+        "new",
+        "at-risk",
+        "hibernating",
+        "lost",
+    } <= {r.name for r in rules}
     assert rfm.assign_one(rules, 5, 5, 5) == "champions"
     assert rfm.assign_one(rules, 1, 1, 1) == "lost"
     assert rfm.assign_one(rules, 5, 1, 1) == "new"
@@ -45,8 +52,11 @@ def test_quintile_scores_and_mapping_cover_every_combination():
 def test_user_mapping_file_is_used_and_checked(tmp_path, world):
     db, _ = world
     path = tmp_path / "rfm.toml"
-    path.write_text('[[segment]]\nname = "vip"\nlabel = "VIP"\nr = [3, 5]\nf = [3, 5]\nm = [3, 5]\n'
-                    '[[segment]]\nname = "everyone-else"\nlabel = "Everyone else"\n', encoding="utf-8")
+    path.write_text(
+        '[[segment]]\nname = "vip"\nlabel = "VIP"\nr = [3, 5]\nf = [3, 5]\nm = [3, 5]\n'
+        '[[segment]]\nname = "everyone-else"\nlabel = "Everyone else"\n',
+        encoding="utf-8",
+    )
     result = segments.segment(db, _cfg(rfm_mapping=str(path)))
     assert set(result["grid"]["happy"]) <= {"vip", "everyone-else"}
     assert {r["name"] for r in segments.list_segments(db, kinds=("cohort",))} >= {"unhappy-vip"}
@@ -57,19 +67,31 @@ def test_user_mapping_file_is_used_and_checked(tmp_path, world):
 
 def test_behaviour_features_from_transactions():
     as_of = pd.Timestamp("2025-06-30", tz="UTC")
-    tx = pd.DataFrame({
-        "customer_id": [1, 1, 1, 1, 2],
-        "occurred_at": pd.to_datetime(["2025-01-01T10:00", "2025-01-01T11:00", "2025-05-01T00:00", "2025-06-20T00:00",
-                                       "2024-01-01T00:00"], utc=True),
-        "amount": [10.0, 15.0, 40.0, -5.0, 99.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 2],
+            "occurred_at": pd.to_datetime(
+                [
+                    "2025-01-01T10:00",
+                    "2025-01-01T11:00",
+                    "2025-05-01T00:00",
+                    "2025-06-20T00:00",
+                    "2024-01-01T00:00",
+                ],
+                utc=True,
+            ),
+            "amount": [10.0, 15.0, 40.0, -5.0, 99.0],
+        }
+    )
     b = rfm.behaviour(tx, as_of, trend_days=70)
     # two line items on one day count as one purchase day; the refund day is not a purchase
     assert b.loc[1, "frequency"] == 2
     assert b.loc[1, "monetary"] == pytest.approx(60.0)
     assert b.loc[1, "recency_days"] == pytest.approx(10.0)
     assert b.loc[1, "bg_x"] == 1 and b.loc[1, "bg_m"] == pytest.approx(40.0)
-    assert b.loc[1, "trend"] == pytest.approx(1.0)  # spent 35 in the last 70 days, 0 in the 70 before
+    assert b.loc[1, "trend"] == pytest.approx(
+        1.0
+    )  # spent 35 in the last 70 days, 0 in the 70 before
     assert b.loc[2, "trend"] == pytest.approx(0.0)  # old enough, bought nothing in either window
     assert b.loc[2, "frequency"] == 1 and b.loc[2, "bg_x"] == 0
 
@@ -107,7 +129,10 @@ def test_cohort_grid_satisfaction_and_features(world):
     db, truth = world
     result = segments.segment(db, _cfg())
     assert result["customers"] == len(truth)
-    got = {r[0]: r[1] for r in db.conn.execute("SELECT customer_id, satisfaction_class FROM customer_features")}
+    got = {
+        r[0]: r[1]
+        for r in db.conn.execute("SELECT customer_id, satisfaction_class FROM customer_features")
+    }
     assert all(got[c] == t["mood"] for c, t in truth.items())
     f = pd.read_sql_query("SELECT * FROM customer_features", db.conn).set_index("customer_id")
     assert (f["top_need"] == pd.Series({c: t["need"] for c, t in truth.items()})).all()
@@ -129,11 +154,23 @@ def test_cohort_grid_satisfaction_and_features(world):
 
 def test_agent_turns_do_not_count_as_customer_voice(db):
     cid = sd.add_customer(db, "X1", "x@example.com", "X Y")
-    sd.add_review(db, cid, "Terrible, never again.", dt.date(2025, 5, 1), satisfaction=0.1, need="price")
-    sd.add_review(db, cid, "We are so happy to help you! Thanks!", dt.date(2025, 5, 2), satisfaction=0.95,
-                  need=None, role="agent", kind="chat")
+    sd.add_review(
+        db, cid, "Terrible, never again.", dt.date(2025, 5, 1), satisfaction=0.1, need="price"
+    )
+    sd.add_review(
+        db,
+        cid,
+        "We are so happy to help you! Thanks!",
+        dt.date(2025, 5, 2),
+        satisfaction=0.95,
+        need=None,
+        role="agent",
+        kind="chat",
+    )
     segments.segment(db, _cfg(min_cluster_customers=1000))
-    row = db.conn.execute("SELECT n_feedback, satisfaction, satisfaction_class FROM customer_features").fetchone()
+    row = db.conn.execute(
+        "SELECT n_feedback, satisfaction, satisfaction_class FROM customer_features"
+    ).fetchone()
     assert row == (1, pytest.approx(0.1), "unhappy")
 
 
@@ -141,10 +178,21 @@ def test_recency_weighting_and_nps(db):
     cid = sd.add_customer(db, "R1", None, None)
     sd.add_review(db, cid, "Awful.", dt.date(2024, 1, 1), satisfaction=0.0, need=None)
     sd.add_review(db, cid, "Great now.", dt.date(2025, 1, 1), satisfaction=1.0, need=None)
-    sd.add_review(db, cid, "Would recommend", dt.date(2025, 1, 2), satisfaction=0.9, need=None, kind="survey",
-                  rating=0.9, rating_raw="9")
+    sd.add_review(
+        db,
+        cid,
+        "Would recommend",
+        dt.date(2025, 1, 2),
+        satisfaction=0.9,
+        need=None,
+        kind="survey",
+        rating=0.9,
+        rating_raw="9",
+    )
     segments.segment(db, _cfg(half_life_days=90, min_cluster_customers=1000))
-    sat, nps, cls = db.conn.execute("SELECT satisfaction, nps_score, nps_class FROM customer_features").fetchone()
+    sat, nps, cls = db.conn.execute(
+        "SELECT satisfaction, nps_score, nps_class FROM customer_features"
+    ).fetchone()
     assert sat > 0.85  # the year-old review counts about 1/16
     assert (nps, cls) == (9, "promoter")
 
@@ -157,8 +205,14 @@ def test_membership_history_after_a_second_ingest(world):
     assert "happy" in before
     # new feedback arrives: this happy customer is now furious, several times over
     for k in range(6):
-        sd.add_review(db, cid, f"Broken again, {k} times now.", dt.date(2025, 6, 29), satisfaction=0.0,
-                      need="product quality")
+        sd.add_review(
+            db,
+            cid,
+            f"Broken again, {k} times now.",
+            dt.date(2025, 6, 29),
+            satisfaction=0.0,
+            need="product quality",
+        )
     result = segments.segment(db, _cfg())
     assert result["voice_recomputed"] == 1  # only the changed customer's voice is recomputed
     hist = segments.history(db, cid)
@@ -177,13 +231,20 @@ def test_membership_history_after_a_second_ingest(world):
 def test_report_section_names_the_movement(world):
     from vocseg.segments import report
 
-    db, truth = world
+    db, _ = world
     segments.segment(db, _cfg())
     mark = pd.Timestamp.now(tz="UTC").isoformat()
     champs = segments.members(db, "happy-champions")
     for cid in champs:
         for k in range(6):
-            sd.add_review(db, cid, f"You lost me, {k} times.", dt.date(2025, 6, 29), satisfaction=0.0, need="price")
+            sd.add_review(
+                db,
+                cid,
+                f"You lost me, {k} times.",
+                dt.date(2025, 6, 29),
+                satisfaction=0.0,
+                need="price",
+            )
     segments.segment(db, _cfg())
     data = report.section(db, since=mark)
     moved = [m for m in data["movements"] if m["segment"] == "champions" and m["to"] == "unhappy"]
@@ -196,7 +257,15 @@ def test_report_section_names_the_movement(world):
 
 def test_protected_attributes_are_refused(world):
     db, _ = world
-    for name in ("age", "Gender", "customer_age_band", "ethnicity", "religion", "disability", "nationality"):
+    for name in (
+        "age",
+        "Gender",
+        "customer_age_band",
+        "ethnicity",
+        "religion",
+        "disability",
+        "nationality",
+    ):
         assert protected.category(name), name
     for name in ("average_order_value", "usage", "page_views", "monetary"):
         assert protected.category(name) is None, name
@@ -205,13 +274,17 @@ def test_protected_attributes_are_refused(world):
     with pytest.raises(ConfigError, match=r"E401.*attr\.age.*\(age\)"):
         segments.segment(db, _cfg(custom={"older": "attr.age >= 60"}))
     with pytest.raises(ConfigError, match="E401"):
-        config.load(overrides={}) and segments.validate(_cfg(custom={"by-religion": "monetary > 0"}))
+        config.load(overrides={}) and segments.validate(
+            _cfg(custom={"by-religion": "monetary > 0"})
+        )
     assert db.conn.execute("SELECT count(*) FROM segments").fetchone()[0] == 0  # nothing written
 
 
 def test_protected_attribute_refused_from_vocseg_toml(tmp_path, cli):
-    (tmp_path / "vocseg.toml").write_text('[segments]\nextra_features = ["nationality"]\n', encoding="utf-8")
-    code, out, err = cli("--config", str(tmp_path / "vocseg.toml"), "segment")
+    (tmp_path / "vocseg.toml").write_text(
+        '[segments]\nextra_features = ["nationality"]\n', encoding="utf-8"
+    )
+    code, _, err = cli("--config", str(tmp_path / "vocseg.toml"), "segment")
     assert code == 1 and "E401" in err and "nationality" in err and "Traceback" not in err
 
 
@@ -219,7 +292,9 @@ def test_opt_in_audit(world):
     from vocseg.segments import audit
 
     db, _ = world
-    db.conn.execute("UPDATE customers SET attributes = json_object('gender', CASE id % 2 WHEN 0 THEN 'f' ELSE 'm' END)")
+    db.conn.execute(
+        "UPDATE customers SET attributes = json_object('gender', CASE id % 2 WHEN 0 THEN 'f' ELSE 'm' END)"
+    )
     segments.segment(db, _cfg())
     with pytest.raises(ConfigError, match="E407"):
         audit.audit(db, _cfg(audit_attributes=["gender"]))
@@ -230,13 +305,23 @@ def test_opt_in_audit(world):
 
 def test_custom_segments_filter_features(world):
     db, truth = world
-    segments.segment(db, _cfg(custom={"vip-unhappy": "monetary >= 300 and satisfaction_class == 'unhappy'",
-                                      "talks-price": "top_need in ('price',)"}))
-    f = pd.read_sql_query("SELECT customer_id, monetary, satisfaction_class, top_need FROM customer_features",
-                          db.conn).set_index("customer_id")
+    segments.segment(
+        db,
+        _cfg(
+            custom={
+                "vip-unhappy": "monetary >= 300 and satisfaction_class == 'unhappy'",
+                "talks-price": "top_need in ('price',)",
+            }
+        ),
+    )
+    f = pd.read_sql_query(
+        "SELECT customer_id, monetary, satisfaction_class, top_need FROM customer_features", db.conn
+    ).set_index("customer_id")
     want = set(f.index[(f["monetary"] >= 300) & (f["satisfaction_class"] == "unhappy")])
     assert set(segments.members(db, "vip-unhappy")) == want and want
-    assert set(segments.members(db, "talks-price")) == {c for c, t in truth.items() if t["need"] == "price"}
+    assert set(segments.members(db, "talks-price")) == {
+        c for c, t in truth.items() if t["need"] == "price"
+    }
     for bad in ("__import__('os').system('x')", "monetary.__class__", "nosuch > 1", "monetary >"):
         with pytest.raises(ConfigError, match="E402"):
             segments.validate(_cfg(custom={"x": bad}))
@@ -252,7 +337,9 @@ def test_lookalike_ranks_the_planted_group_first(db):
     planted = []
     for i in range(30):  # the cohort: happy frequent big spenders with feedback
         cid = sd.add_customer(db, f"H{i}", f"h{i}@example.com", "Hap Py")
-        sd.add_review(db, cid, "Love it.", end - dt.timedelta(days=5), satisfaction=0.95, need="price")
+        sd.add_review(
+            db, cid, "Love it.", end - dt.timedelta(days=5), satisfaction=0.95, need="price"
+        )
         days = [end - dt.timedelta(days=int(d)) for d in sorted(rng.integers(0, 200, 20))]
         sd.add_purchases(db, cid, days, list(rng.normal(200, 20, 20)))
     for i in range(30):  # other customers with feedback: occasional small buyers

@@ -15,7 +15,7 @@ from vocseg import config, segments
 from vocseg.errors import VocsegError
 from vocseg.segments import export, push
 
-HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+2", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 
 
 @pytest.fixture
@@ -25,7 +25,9 @@ def store_with_cohort(db):
     ids = [r[0] for r in db.conn.execute("SELECT id FROM customers ORDER BY id LIMIT 6")]
     for cid, bad in zip(ids, HOSTILE):
         db.conn.execute("UPDATE customers SET name = ? WHERE id = ?", [f"{bad} Smith", cid])
-        sd.add_review(db, cid, "=cmd|' /C calc'!A0 awful", dt.date(2025, 6, 1), satisfaction=0.0, need=bad)
+        sd.add_review(
+            db, cid, "=cmd|' /C calc'!A0 awful", dt.date(2025, 6, 1), satisfaction=0.0, need=bad
+        )
         sd.add_review(db, cid, "still awful", dt.date(2025, 6, 2), satisfaction=0.0, need=bad)
         sd.add_review(db, cid, "never again", dt.date(2025, 6, 3), satisfaction=0.0, need=bad)
     db.conn.execute("UPDATE customers SET email = NULL WHERE id = ?", [ids[-1] + 1])
@@ -66,8 +68,14 @@ def test_hubspot_columns_and_lifecycle(store_with_cohort, tmp_path):
     result = export.export(db, "unhappy", fmt="hubspot", out=out, bom=True)
     rows = _read(out, bom=True)
     assert rows[0][:4] == ["Email", "First Name", "Last Name", "Lifecycle Stage"]
-    assert rows[0][4:] == ["vocseg_cohort", "vocseg_satisfaction", "vocseg_top_need", "vocseg_last_feedback_date",
-                           "vocseg_rfm_segment", "vocseg_reason"]
+    assert rows[0][4:] == [
+        "vocseg_cohort",
+        "vocseg_satisfaction",
+        "vocseg_top_need",
+        "vocseg_last_feedback_date",
+        "vocseg_rfm_segment",
+        "vocseg_reason",
+    ]
     body = rows[1:]
     assert len(body) == result["rows"] and result["skipped_no_email"] >= 0
     assert all(r[0] and "@" in r[0] for r in body)  # keyed by e-mail
@@ -80,9 +88,17 @@ def test_salesforce_columns_and_split(store_with_cohort, tmp_path, monkeypatch):
     out = tmp_path / "sf.csv"
     export.export(db, "unhappy", fmt="salesforce", out=out)
     rows = _read(out)
-    assert rows[0] == ["FirstName", "LastName", "Email", "VocSeg_Cohort__c", "VocSeg_Satisfaction__c",
-                       "VocSeg_Top_Need__c", "VocSeg_Last_Feedback_Date__c", "VocSeg_RFM_Segment__c",
-                       "VocSeg_Reason__c"]
+    assert rows[0] == [
+        "FirstName",
+        "LastName",
+        "Email",
+        "VocSeg_Cohort__c",
+        "VocSeg_Satisfaction__c",
+        "VocSeg_Top_Need__c",
+        "VocSeg_Last_Feedback_Date__c",
+        "VocSeg_RFM_Segment__c",
+        "VocSeg_Reason__c",
+    ]
     assert all(r[1] for r in rows[1:])  # LastName is required by Salesforce
     n = len(rows) - 1
     monkeypatch.setattr(export, "SALESFORCE_MAX_ROWS", 7)  # the limit, not our code, is shrunk
@@ -120,7 +136,7 @@ class _Receiver:
             def log_message(self, *args):
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 assert self.headers["Idempotency-Key"] == body["idempotency_key"]
                 outer.requests += 1
@@ -170,14 +186,23 @@ def test_push_with_injected_failures_delivers_everyone_exactly_once(store_with_c
         # one member becomes happy: the next push sends only that leaver
         leaver = segments.members(db, "unhappy")[0]
         for k in range(8):
-            sd.add_review(db, leaver, f"Fixed, thank you {k}!", dt.date(2025, 6, 30), satisfaction=1.0, need=None)
+            sd.add_review(
+                db,
+                leaver,
+                f"Fixed, thank you {k}!",
+                dt.date(2025, 6, 30),
+                satisfaction=1.0,
+                need=None,
+            )
         segments.segment(db, config.SegmentsConfig())
         third = push.push(db, "unhappy", rx.url, _cfg(), sleep=waits.append)
         assert (third["joined"], third["left"]) == (0, 1) and len(rx.left) == 1
     finally:
         rx.close()
     # the token in the URL is not stored
-    assert not db.conn.execute("SELECT 1 FROM cohort_sync_log WHERE target LIKE '%secret%'").fetchone()
+    assert not db.conn.execute(
+        "SELECT 1 FROM cohort_sync_log WHERE target LIKE '%secret%'"
+    ).fetchone()
 
 
 def test_push_never_retries_4xx_and_gives_up_after_retries(store_with_cohort):
@@ -194,7 +219,9 @@ def test_push_never_retries_4xx_and_gives_up_after_retries(store_with_cohort):
         rx.plan = []
         rest = push.push(db, "unhappy", rx.url, _cfg(), sleep=lambda s: None)
         assert rest["joined"] == len(segments.members(db, "unhappy")) - 4
-        assert sorted(rx.members) == sorted(r["email"] or r["external_id"] for r in export.rows(db, "unhappy"))
+        assert sorted(rx.members) == sorted(
+            r["email"] or r["external_id"] for r in export.rows(db, "unhappy")
+        )
     finally:
         rx.close()
     with pytest.raises(VocsegError, match="E411"):
@@ -207,7 +234,11 @@ def test_cli_cohorts_export_and_list(store_with_cohort, cli, tmp_path):
     names = {c["name"]: c["size"] for c in json.loads(out)}
     assert {"happy", "unhappy"} <= set(names) and names["unhappy"] > 0
     assert any(n.startswith("unhappy-") for n in names)
-    code, out, err = cli("cohorts", "export", "unhappy", "--format", "hubspot", "--out", tmp_path / "x.csv", "--json")
+    code, out, err = cli(
+        "cohorts", "export", "unhappy", "--format", "hubspot", "--out", tmp_path / "x.csv", "--json"
+    )
     assert code == 0, err and json.loads(out)["rows"] > 0
-    code, out, err = cli("cohorts", "export", "unhappy", "--format", "excel", "--out", tmp_path / "x.csv")
+    code, out, err = cli(
+        "cohorts", "export", "unhappy", "--format", "excel", "--out", tmp_path / "x.csv"
+    )
     assert code == 2 and "E412" in err

@@ -23,7 +23,9 @@ def test_segments_notebook_executes(db, db_path, tmp_path, monkeypatch):
     monkeypatch.setenv("VOCSEG_DB", str(db_path))
     monkeypatch.setenv("VOCSEG_EXPORT_DIR", str(out))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     assert (out / "cohort_grid.png").stat().st_size > 1000
     assert (out / "clusters.png").stat().st_size > 1000
     lines = (out / "unhappy-hubspot.csv").read_text(encoding="utf-8").splitlines()

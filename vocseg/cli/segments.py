@@ -22,7 +22,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 COHORT_KINDS = ("satisfaction", "cohort", "custom")
 
 
-def _fresh(st, cfg):  # noqa: ANN001, ANN202
+def _fresh(st, cfg):
     """Bring enrich and segments up to date before reading them (like `vocseg report`)."""
     db = st.open_db()
     with progress(st, "Updating segments", None) as update:
@@ -32,10 +32,15 @@ def _fresh(st, cfg):  # noqa: ANN001, ANN202
 
 def _grid_table(grid: dict[str, dict[str, int]]) -> list[str]:
     cols = sorted({k for row in grid.values() for k in row})
-    lines = ["  " + "rfm segment".ljust(22) + "".join(s.rjust(10) for s in segments.core.SATISFACTION)]
+    lines = [
+        "  " + "rfm segment".ljust(22) + "".join(s.rjust(10) for s in segments.core.SATISFACTION)
+    ]
     for c in cols:
-        lines.append("  " + c.ljust(22) + "".join(str(grid.get(s, {}).get(c, 0)).rjust(10)
-                                                  for s in segments.core.SATISFACTION))
+        lines.append(
+            "  "
+            + c.ljust(22)
+            + "".join(str(grid.get(s, {}).get(c, 0)).rjust(10) for s in segments.core.SATISFACTION)
+        )
     return lines
 
 
@@ -51,19 +56,16 @@ def segment(ctx: typer.Context, json: JsonOpt = False) -> None:
     cfg = st.load_config()
     db = st.open_db()
     with progress(st, "Segmenting", None) as update:
-        try:
-            from vocseg import enrich  # noqa: PLC0415 - optional stage
-        except ImportError:
-            enrich = None
-        if enrich is not None and hasattr(enrich, "enrich"):
-            enrich.enrich(db, cfg, progress=update)
-        result = segments.segment(db, cfg.segments, progress=update)
+        result = segments.update(db, cfg, progress=update, force=True)
     if json:
         print_json(result)
         return
-    say(st, f"Segmented {result['customers']:,} customers ({result['with_feedback']:,} with feedback, "
-            f"{result['with_transactions']:,} with purchases) as of {result['as_of'][:10]}; "
-            f"{result['joined']:,} joined and {result['left']:,} left segments.")
+    say(
+        st,
+        f"Segmented {result['customers']:,} customers ({result['with_feedback']:,} with feedback, "
+        f"{result['with_transactions']:,} with purchases) as of {result['as_of'][:10]}; "
+        f"{result['joined']:,} joined and {result['left']:,} left segments.",
+    )
     cl = result["clusters"]
     if cl:
         say(st, f"Clusters: k={cl['k']} (silhouette {cl['silhouette']:.2f}).")
@@ -72,9 +74,16 @@ def segment(ctx: typer.Context, json: JsonOpt = False) -> None:
         say(st, line)
 
 
-def list_(ctx: typer.Context, kind: Annotated[str | None, typer.Option(
-        "--kind", help="Only this kind: satisfaction, rfm, cohort, cluster or custom.")] = None,
-          json: JsonOpt = False) -> None:
+def list_(
+    ctx: typer.Context,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", help="Only this kind: satisfaction, rfm, cohort, cluster or custom."
+        ),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
     """List segments with size, satisfaction, revenue share and top need.
 
     Example: vocseg segments list --kind cluster
@@ -88,10 +97,17 @@ def list_(ctx: typer.Context, kind: Annotated[str | None, typer.Option(
     for r in rows:
         sat = "" if r["satisfaction"] is None else f"{r['satisfaction']:.2f}"
         share = "" if r["revenue_share"] is None else f"{100 * r['revenue_share']:.1f}%"
-        say(st, f"{r['name']:<36} {r['kind']:<12} {r['size']:>8,} {sat:>6} {share:>7}  {r['top_need'] or ''}")
+        say(
+            st,
+            f"{r['name']:<36} {r['kind']:<12} {r['size']:>8,} {sat:>6} {share:>7}  {r['top_need'] or ''}",
+        )
 
 
-def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Segment name.")], json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Segment name.")],
+    json: JsonOpt = False,
+) -> None:
     """Show one segment: definition, profile for a marketer (needs, topics, quotes), changes.
 
     Example: vocseg segments show unhappy-champions
@@ -110,7 +126,10 @@ def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Segment n
     if p.get("satisfaction") is not None:
         say(st, f"  satisfaction {p['satisfaction']:.2f}  mix {p.get('satisfaction_mix')}")
     if p.get("top_needs"):
-        say(st, "  top needs: " + ", ".join(f"{n['name']} ({n['share']:.0%})" for n in p["top_needs"]))
+        say(
+            st,
+            "  top needs: " + ", ".join(f"{n['name']} ({n['share']:.0%})" for n in p["top_needs"]),
+        )
     if p.get("top_topics"):
         say(st, "  top topics: " + ", ".join(n["name"] for n in p["top_topics"]))
     for q in p.get("quotes", []):
@@ -145,8 +164,10 @@ def cohorts_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """
     st = state(ctx)
     db = _fresh(st, st.load_config())
-    rows = [{"name": r["name"], "kind": r["kind"], "label": r["label"], "size": r["size"]}
-            for r in segments.list_segments(db, kinds=COHORT_KINDS)]
+    rows = [
+        {"name": r["name"], "kind": r["kind"], "label": r["label"], "size": r["size"]}
+        for r in segments.list_segments(db, kinds=COHORT_KINDS)
+    ]
     if json:
         print_json(rows)
         return
@@ -156,10 +177,18 @@ def cohorts_list(ctx: typer.Context, json: JsonOpt = False) -> None:
 
 def cohorts_export(
     ctx: typer.Context,
-    cohort: Annotated[str, typer.Argument(help="Cohort or segment name (see `vocseg cohorts list`).")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl, hubspot or salesforce.")] = "csv",
-    out: Annotated[Path, typer.Option("--out", help="File to write (Salesforce: split at 50,000 rows).")] = Path("cohort.csv"),
-    bom: Annotated[bool, typer.Option("--bom", help="Write UTF-8 with a BOM so Excel shows accents.")] = False,
+    cohort: Annotated[
+        str, typer.Argument(help="Cohort or segment name (see `vocseg cohorts list`).")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, jsonl, hubspot or salesforce.")
+    ] = "csv",
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write (Salesforce: split at 50,000 rows).")
+    ] = Path("cohort.csv"),
+    bom: Annotated[
+        bool, typer.Option("--bom", help="Write UTF-8 with a BOM so Excel shows accents.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Export a cohort for a CRM import: one row per customer, no review text.
@@ -167,14 +196,20 @@ def cohorts_export(
     Example: vocseg cohorts export unhappy-champions --format hubspot --out unhappy.csv
     """
     if fmt not in export_mod.FORMATS:
-        raise UsageError(Errors.E412.format(fmt=fmt, valid=", ".join(export_mod.FORMATS)), code="E412")
+        raise UsageError(
+            Errors.E412.format(fmt=fmt, valid=", ".join(export_mod.FORMATS)), code="E412"
+        )
     st = state(ctx)
     db = _fresh(st, st.load_config())
     result = export_mod.export(db, cohort, fmt=fmt, out=out, bom=bom)
     if json:
         print_json(result)
         return
-    extra = f" ({result['skipped_no_email']} without e-mail left out)" if result["skipped_no_email"] else ""
+    extra = (
+        f" ({result['skipped_no_email']} without e-mail left out)"
+        if result["skipped_no_email"]
+        else ""
+    )
     say(st, f"Wrote {result['rows']:,} {cohort} rows{extra} to {', '.join(result['files'])}.")
 
 
@@ -196,8 +231,11 @@ def cohorts_push(
     if json:
         print_json(result)
         return
-    say(st, f"Pushed {cohort} to {result['target']}: {result['joined']:,} joined, {result['left']:,} left "
-            f"in {result['batches']} batches ({result['requests']} requests).")
+    say(
+        st,
+        f"Pushed {cohort} to {result['target']}: {result['joined']:,} joined, {result['left']:,} left "
+        f"in {result['batches']} batches ({result['requests']} requests).",
+    )
 
 
 def lookalike(
@@ -217,8 +255,11 @@ def lookalike(
         print_json(rows)
         return
     for r in rows:
-        say(st, f"{r['rank']:>4}  {r['similarity']:.3f}  {r['external_id'] or r['customer_id']!s:<20} "
-                f"{r['email'] or '':<32} {r['rfm_segment'] or '':<20} {r['monetary']:>10,.2f}")
+        say(
+            st,
+            f"{r['rank']:>4}  {r['similarity']:.3f}  {r['external_id'] or r['customer_id']!s:<20} "
+            f"{r['email'] or '':<32} {r['rfm_segment'] or '':<20} {r['monetary']:>10,.2f}",
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,4 +14,13 @@ from __future__ import annotations
 from vocseg.segments.core import grid_counts, list_segments, segment, show, update, validate
 from vocseg.segments.membership import history, members
 
-__all__ = ["grid_counts", "history", "list_segments", "members", "segment", "show", "update", "validate"]
+__all__ = [
+    "grid_counts",
+    "history",
+    "list_segments",
+    "members",
+    "segment",
+    "show",
+    "update",
+    "validate",
+]

@@ -28,19 +28,25 @@ def audit(db: sqlite_utils.Database, cfg: SegmentsConfig) -> dict[str, Any]:
     out: dict[str, Any] = {"attributes": {}}
     base = pd.read_sql_query(
         "SELECT f.customer_id, c.attributes FROM customer_features f JOIN customers c ON c.id = f.customer_id",
-        db.conn)
+        db.conn,
+    )
     mem = pd.read_sql_query(
         "SELECT s.name AS segment, m.customer_id FROM segment_memberships m JOIN segments s ON s.id = m.segment_id "
-        "WHERE m.valid_to IS NULL AND s.kind IN ('satisfaction', 'cohort', 'cluster', 'custom')", db.conn)
+        "WHERE m.valid_to IS NULL AND s.kind IN ('satisfaction', 'cohort', 'cluster', 'custom')",
+        db.conn,
+    )
     attrs = pd.json_normalize([json.loads(a or "{}") for a in base["attributes"]])
     attrs.index = base["customer_id"]
     for key in cfg.audit_attributes:
-        values = attrs[key].astype(str).where(attrs[key].notna(), "(unknown)") if key in attrs else \
-            pd.Series("(unknown)", index=attrs.index)
+        values = (
+            attrs[key].astype(str).where(attrs[key].notna(), "(unknown)")
+            if key in attrs
+            else pd.Series("(unknown)", index=attrs.index)
+        )
         overall = values.value_counts(normalize=True).round(4).to_dict()
         per = {}
         for seg, grp in mem.groupby("segment"):
             v = values.reindex(grp["customer_id"]).fillna("(unknown)")
-            per[seg] = {"n": int(len(v)), "shares": v.value_counts(normalize=True).round(4).to_dict()}
+            per[seg] = {"n": len(v), "shares": v.value_counts(normalize=True).round(4).to_dict()}
         out["attributes"][key] = {"overall": overall, "segments": per}
     return out

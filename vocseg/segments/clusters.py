@@ -33,11 +33,15 @@ def _needs_matrix(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, index=features.index).fillna(0.0)
 
 
-def matrix(features: pd.DataFrame, weights: dict[str, float], extra: list[str] | None = None) -> pd.DataFrame:
+def matrix(
+    features: pd.DataFrame, weights: dict[str, float], extra: list[str] | None = None
+) -> pd.DataFrame:
     """The weighted clustering matrix for customers with feedback (rows of ``features``)."""
     blocks = []
     needs = _needs_matrix(features)
-    intents = features[["complaint_share", "praise_share", "request_share"]].astype(float).fillna(0.0)
+    intents = (
+        features[["complaint_share", "praise_share", "request_share"]].astype(float).fillna(0.0)
+    )
     needs = pd.concat([needs.add_prefix("need:"), intents], axis=1)
     needs = needs.loc[:, needs.var() > 0]
     if needs.shape[1]:
@@ -47,12 +51,15 @@ def matrix(features: pd.DataFrame, weights: dict[str, float], extra: list[str] |
     if sat["satisfaction"].notna().any() and sat["satisfaction"].std() > 0:
         sat = sat.fillna(sat.mean())
         blocks.append((sat - sat.mean()) / sat.std() * weights.get("satisfaction", 0.5))
-    beh = pd.DataFrame({
-        "log_monetary": np.log1p(features["monetary"].astype(float).clip(lower=0)),
-        "log_frequency": np.log1p(features["frequency"].astype(float)),
-        "log_recency": np.log1p(features["recency_days"].astype(float).clip(lower=0)),
-        "trend": features["trend"].astype(float),
-    }, index=features.index)
+    beh = pd.DataFrame(
+        {
+            "log_monetary": np.log1p(features["monetary"].astype(float).clip(lower=0)),
+            "log_frequency": np.log1p(features["frequency"].astype(float)),
+            "log_recency": np.log1p(features["recency_days"].astype(float).clip(lower=0)),
+            "trend": features["trend"].astype(float),
+        },
+        index=features.index,
+    )
     for col in extra or []:
         if col in features.columns and pd.api.types.is_numeric_dtype(features[col]):
             beh[col] = features[col].astype(float)
@@ -65,16 +72,28 @@ def matrix(features: pd.DataFrame, weights: dict[str, float], extra: list[str] |
     return pd.concat(blocks, axis=1)
 
 
-def fit(features: pd.DataFrame, *, weights: dict[str, float], max_clusters: int, seed: int,
-        extra: list[str] | None = None) -> ClusterResult | None:
+def fit(
+    features: pd.DataFrame,
+    *,
+    weights: dict[str, float],
+    max_clusters: int,
+    seed: int,
+    extra: list[str] | None = None,
+) -> ClusterResult | None:
     # one OpenMP thread: on a busy 2-core machine k-means' spinning threads ran 50x slower
     # (6.2 s vs 0.12 s for 5,000 x 10, k = 5); single-threaded it is fast at our sizes anyway
     with threadpool_limits(limits=1, user_api="openmp"):
         return _fit(features, weights=weights, max_clusters=max_clusters, seed=seed, extra=extra)
 
 
-def _fit(features: pd.DataFrame, *, weights: dict[str, float], max_clusters: int, seed: int,
-         extra: list[str] | None = None) -> ClusterResult | None:
+def _fit(
+    features: pd.DataFrame,
+    *,
+    weights: dict[str, float],
+    max_clusters: int,
+    seed: int,
+    extra: list[str] | None = None,
+) -> ClusterResult | None:
     """k-means for k = 2..max_clusters on ``matrix(features)``; the k with best silhouette.
 
     Example: ``fit(features, weights={"needs": 1, "satisfaction": .5, "behaviour": .5}, max_clusters=8, seed=42)``
@@ -98,14 +117,18 @@ def _fit(features: pd.DataFrame, *, weights: dict[str, float], max_clusters: int
         return None
     best = max(scores, key=lambda k: (round(scores[k], 3), -k))
     final = KMeans(n_clusters=best, n_init=4, random_state=seed).fit(values)
-    return ClusterResult(pd.Series(final.labels_, index=X.index), best, scores[best], scores, list(X.columns))
+    return ClusterResult(
+        pd.Series(final.labels_, index=X.index), best, scores[best], scores, list(X.columns)
+    )
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:40] or "x"
 
 
-def describe(features: pd.DataFrame, members: pd.Index, *, happy: float, unhappy: float) -> tuple[str, str, list[str]]:
+def describe(
+    features: pd.DataFrame, members: pd.Index, *, happy: float, unhappy: float
+) -> tuple[str, str, list[str]]:
     """A generated (name, label, top needs) for a cluster: its most over-represented need, its
     satisfaction and its value compared with all customers with feedback."""
     needs = _needs_matrix(features)
@@ -113,7 +136,11 @@ def describe(features: pd.DataFrame, members: pd.Index, *, happy: float, unhappy
     overall = needs.mean() if len(needs.columns) else pd.Series(dtype=float)
     top_needs = [str(n) for n in inside.sort_values(ascending=False).index[:3] if inside[n] > 0]
     lift = (inside / overall.where(overall > 0)).fillna(0) * (inside > 0.1)
-    need = str(lift.idxmax()) if len(lift) and lift.max() > 0 else (top_needs[0] if top_needs else "general")
+    need = (
+        str(lift.idxmax())
+        if len(lift) and lift.max() > 0
+        else (top_needs[0] if top_needs else "general")
+    )
     sat = features.loc[members, "satisfaction"].mean()
     mood = "happy" if sat >= happy else "unhappy" if sat <= unhappy else "mixed"
     spend = features["monetary"].fillna(0)

@@ -39,19 +39,31 @@ class ClvFit:
     v: float | None = None
 
 
-def _bgnbd_negll(log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                 penalty: float) -> float:
+def _bgnbd_negll(
+    log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, penalty: float
+) -> float:
     r, alpha, a, b = np.exp(log_params)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a2 = (
+        special.gammaln(a + b)
+        + special.gammaln(b + x)
+        - special.gammaln(b)
+        - special.gammaln(a + b + x)
+    )
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + tx), -np.inf)
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + tx),
+            -np.inf,
+        )
     ll = a1 + a2 + np.logaddexp(a3, a4)
     return float(-ll.sum() / len(x) + penalty * np.sum(np.exp(log_params) ** 2))
 
 
-def fit_bgnbd(x: np.ndarray, tx: np.ndarray, T: np.ndarray, penalty: float = 1e-3) -> tuple[float, float, float, float]:
+def fit_bgnbd(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, penalty: float = 1e-3
+) -> tuple[float, float, float, float]:
     """MLE of (r, alpha, a, b); the small L2 penalty keeps degenerate data finite (as lifetimes)."""
     x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
     # fit in units of max(T)/10 so the penalty does not depend on the time unit (as lifetimes)
@@ -59,16 +71,26 @@ def fit_bgnbd(x: np.ndarray, tx: np.ndarray, T: np.ndarray, penalty: float = 1e-
     tx_s, T_s = tx / scale, T / scale
     best = None
     for start in (np.zeros(4), np.log([0.5, 1.0, 0.5, 1.5])):
-        res = optimize.minimize(_bgnbd_negll, start, args=(x, tx_s, T_s, penalty),
-                                method="L-BFGS-B", bounds=[(-10, 10)] * 4)
+        res = optimize.minimize(
+            _bgnbd_negll,
+            start,
+            args=(x, tx_s, T_s, penalty),
+            method="L-BFGS-B",
+            bounds=[(-10, 10)] * 4,
+        )
         if best is None or res.fun < best.fun:
             best = res
     r, alpha, a, b = (float(v) for v in np.exp(best.x))
     return r, alpha * scale, a, b
 
 
-def expected_purchases(t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
-                       params: tuple[float, float, float, float]) -> np.ndarray:
+def expected_purchases(
+    t: float,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    params: tuple[float, float, float, float],
+) -> np.ndarray:
     """E[purchases in (T, T+t]] for each customer (BG/NBD conditional expectation, eq. 10)."""
     r, alpha, a, b = params
     if t <= 0:
@@ -79,27 +101,41 @@ def expected_purchases(t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
     first = (a + b + x - 1) / (a - 1)
     num = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp
     with np.errstate(divide="ignore", invalid="ignore"):
-        den = 1 + (x > 0) * (a / np.maximum(b + x - 1, 1e-12)) * ((alpha + T) / (alpha + tx)) ** (r + x)
+        den = 1 + (x > 0) * (a / np.maximum(b + x - 1, 1e-12)) * ((alpha + T) / (alpha + tx)) ** (
+            r + x
+        )
     return np.clip(np.nan_to_num(first * num / den, nan=0.0, posinf=0.0), 0, None)
 
 
 def _gg_negll(log_params: np.ndarray, x: np.ndarray, m: np.ndarray, penalty: float) -> float:
     p, q, v = np.exp(log_params)
-    ll = (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(v)
-          + (p * x - 1) * np.log(m) + (p * x) * np.log(x) - (p * x + q) * np.log(x * m + v))
+    ll = (
+        special.gammaln(p * x + q)
+        - special.gammaln(p * x)
+        - special.gammaln(q)
+        + q * np.log(v)
+        + (p * x - 1) * np.log(m)
+        + (p * x) * np.log(x)
+        - (p * x + q) * np.log(x * m + v)
+    )
     return float(-ll.sum() / len(x) + penalty * np.sum(np.exp(log_params) ** 2))
 
 
-def fit_gamma_gamma(x: np.ndarray, m: np.ndarray, penalty: float = 1e-3) -> tuple[float, float, float]:
+def fit_gamma_gamma(
+    x: np.ndarray, m: np.ndarray, penalty: float = 1e-3
+) -> tuple[float, float, float]:
     """MLE of (p, q, v) over customers with repeat purchases and positive mean spend."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     start = np.log([1.0, 2.0, max(float(np.mean(m)), 1.0)])
-    res = optimize.minimize(_gg_negll, start, args=(x, m, penalty), method="L-BFGS-B", bounds=[(-8, 12)] * 3)
+    res = optimize.minimize(
+        _gg_negll, start, args=(x, m, penalty), method="L-BFGS-B", bounds=[(-8, 12)] * 3
+    )
     return tuple(float(v) for v in np.exp(res.x))  # type: ignore[return-value]
 
 
-def expected_spend(x: np.ndarray, m: np.ndarray, params: tuple[float, float, float],
-                   fallback: float) -> np.ndarray:
+def expected_spend(
+    x: np.ndarray, m: np.ndarray, params: tuple[float, float, float], fallback: float
+) -> np.ndarray:
     """Gamma-Gamma conditional mean spend; the population mean for customers with x = 0."""
     p, q, v = params
     pop = p * v / (q - 1) if q > 1 else fallback
@@ -108,8 +144,17 @@ def expected_spend(x: np.ndarray, m: np.ndarray, params: tuple[float, float, flo
     return np.where((x > 0) & (m > 0) & np.isfinite(cond), cond, pop)
 
 
-def clv(x: np.ndarray, tx: np.ndarray, T: np.ndarray, m: np.ndarray, *, months: int = 12,
-        discount: float = 0.01, min_customers: int = 20, seed: int = 0) -> tuple[np.ndarray | None, dict]:
+def clv(
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    m: np.ndarray,
+    *,
+    months: int = 12,
+    discount: float = 0.01,
+    min_customers: int = 20,
+    seed: int = 0,
+) -> tuple[np.ndarray | None, dict]:
     """Expected discounted value of each customer's purchases over ``months``.
 
     ``x``/``tx``/``T`` in days as for BG/NBD, ``m`` the mean spend of repeat purchase days.
@@ -135,6 +180,11 @@ def clv(x: np.ndarray, tx: np.ndarray, T: np.ndarray, m: np.ndarray, *, months: 
         cum = expected_purchases(30.0 * i, x, tx, T, bg)
         total += (cum - prev) * spend / (1 + discount) ** i
         prev = cum
-    info = {"model": "bg/nbd + gamma-gamma", "bgnbd": dict(zip(("r", "alpha", "a", "b"), bg)),
-            "gamma_gamma": dict(zip(("p", "q", "v"), gg)), "months": months, "discount": discount}
+    info = {
+        "model": "bg/nbd + gamma-gamma",
+        "bgnbd": dict(zip(("r", "alpha", "a", "b"), bg)),
+        "gamma_gamma": dict(zip(("p", "q", "v"), gg)),
+        "months": months,
+        "discount": discount,
+    }
     return total, info

@@ -24,8 +24,16 @@ from vocseg.segments.membership import members
 
 FORMATS = ("csv", "jsonl", "hubspot", "salesforce")
 #: HubSpot's fixed lifecycle stages (internal values accepted by the contacts import)
-HUBSPOT_LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
-                     "opportunity", "customer", "evangelist", "other")
+HUBSPOT_LIFECYCLE = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
 #: Salesforce's Data Import Wizard takes at most 50,000 records per file
 SALESFORCE_MAX_ROWS = 50_000
 
@@ -33,12 +41,29 @@ PROPS = ["cohort", "satisfaction", "top_need", "last_feedback_date", "rfm_segmen
 COLUMNS = {
     "csv": ["customer_id", "external_id", "email", "first_name", "last_name", *PROPS],
     "jsonl": ["customer_id", "external_id", "email", "first_name", "last_name", *PROPS],
-    "hubspot": ["Email", "First Name", "Last Name", "Lifecycle Stage", "vocseg_cohort",
-                "vocseg_satisfaction", "vocseg_top_need", "vocseg_last_feedback_date",
-                "vocseg_rfm_segment", "vocseg_reason"],
-    "salesforce": ["FirstName", "LastName", "Email", "VocSeg_Cohort__c", "VocSeg_Satisfaction__c",
-                   "VocSeg_Top_Need__c", "VocSeg_Last_Feedback_Date__c", "VocSeg_RFM_Segment__c",
-                   "VocSeg_Reason__c"],
+    "hubspot": [
+        "Email",
+        "First Name",
+        "Last Name",
+        "Lifecycle Stage",
+        "vocseg_cohort",
+        "vocseg_satisfaction",
+        "vocseg_top_need",
+        "vocseg_last_feedback_date",
+        "vocseg_rfm_segment",
+        "vocseg_reason",
+    ],
+    "salesforce": [
+        "FirstName",
+        "LastName",
+        "Email",
+        "VocSeg_Cohort__c",
+        "VocSeg_Satisfaction__c",
+        "VocSeg_Top_Need__c",
+        "VocSeg_Last_Feedback_Date__c",
+        "VocSeg_RFM_Segment__c",
+        "VocSeg_Reason__c",
+    ],
 }
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -64,7 +89,9 @@ def reason(row: dict[str, Any]) -> str:
     """A short, generated reason for the cohort: figures only, never the customer's words."""
     bits = []
     if row.get("satisfaction") is not None:
-        bits.append(f"satisfaction {row['satisfaction']:.2f} over {row.get('n_feedback') or 0} feedback")
+        bits.append(
+            f"satisfaction {row['satisfaction']:.2f} over {row.get('n_feedback') or 0} feedback"
+        )
     if row.get("top_need"):
         bits.append(f"top need: {row['top_need']}")
     if row.get("rfm_label"):
@@ -82,21 +109,38 @@ def rows(db: sqlite_utils.Database, cohort: str) -> list[dict[str, Any]]:
     labels = dict(db.conn.execute("SELECT name, label FROM segments WHERE kind = 'rfm'").fetchall())
     out = []
     for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+        chunk = ids[start : start + 900]
         marks = ",".join("?" * len(chunk))
         for r in db.conn.execute(
             f"SELECT c.id, c.external_id, c.email, c.name, f.satisfaction, f.satisfaction_class, f.top_need, "
             f"f.last_feedback_at, f.rfm_segment, f.n_feedback, f.monetary, f.frequency, f.n_transactions "
             f"FROM customers c LEFT JOIN customer_features f ON f.customer_id = c.id WHERE c.id IN ({marks})",
-            chunk):
-            keys = ("customer_id", "external_id", "email", "name", "satisfaction", "satisfaction_class",
-                    "top_need", "last_feedback_at", "rfm_segment", "n_feedback", "monetary", "frequency",
-                    "n_transactions")
+            chunk,
+        ):
+            keys = (
+                "customer_id",
+                "external_id",
+                "email",
+                "name",
+                "satisfaction",
+                "satisfaction_class",
+                "top_need",
+                "last_feedback_at",
+                "rfm_segment",
+                "n_feedback",
+                "monetary",
+                "frequency",
+                "n_transactions",
+            )
             row = dict(zip(keys, r))
             first, last = split_name(row.pop("name"))
-            row.update(first_name=first, last_name=last, cohort=cohort,
-                       last_feedback_date=(row.pop("last_feedback_at") or "")[:10] or None,
-                       rfm_label=labels.get(row["rfm_segment"]))
+            row.update(
+                first_name=first,
+                last_name=last,
+                cohort=cohort,
+                last_feedback_date=(row.pop("last_feedback_at") or "")[:10] or None,
+                rfm_label=labels.get(row["rfm_segment"]),
+            )
             if row["satisfaction"] is not None:
                 row["satisfaction"] = round(row["satisfaction"], 3)
             row["reason"] = reason(row)
@@ -109,7 +153,10 @@ def lifecycle(row: dict[str, Any]) -> str:
     buyers customers, people who never bought leads."""
     if not row.get("n_transactions"):
         stage = "lead"
-    elif row.get("satisfaction_class") == "happy" and row.get("rfm_segment") in ("champions", "loyal"):
+    elif row.get("satisfaction_class") == "happy" and row.get("rfm_segment") in (
+        "champions",
+        "loyal",
+    ):
         stage = "evangelist"
     else:
         stage = "customer"
@@ -118,25 +165,42 @@ def lifecycle(row: dict[str, Any]) -> str:
 
 
 def _record(fmt: str, row: dict[str, Any]) -> list[Any]:
-    props = [row["cohort"], row["satisfaction"], row["top_need"], row["last_feedback_date"],
-             row["rfm_segment"], row["reason"]]
+    props = [
+        row["cohort"],
+        row["satisfaction"],
+        row["top_need"],
+        row["last_feedback_date"],
+        row["rfm_segment"],
+        row["reason"],
+    ]
     if fmt == "hubspot":
         return [row["email"], row["first_name"], row["last_name"], lifecycle(row), *props]
     if fmt == "salesforce":  # LastName is required by Salesforce; "Unknown" is its own convention
         return [row["first_name"], row["last_name"] or "Unknown", row["email"], *props]
-    return [row["customer_id"], row["external_id"], row["email"], row["first_name"], row["last_name"], *props]
+    return [
+        row["customer_id"],
+        row["external_id"],
+        row["email"],
+        row["first_name"],
+        row["last_name"],
+        *props,
+    ]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, max(len(items), 1), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
-def _write_atomic(path: Path, text_rows: Iterator[str] | list[list[Any]], *, csv_mode: bool, bom: bool) -> None:
+def _write_atomic(
+    path: Path, text_rows: Iterator[str] | list[list[Any]], *, csv_mode: bool, bom: bool
+) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise VocsegError(Errors.E408.format(path=path, reason=exc.strerror or exc), code="E408") from None
+        raise VocsegError(
+            Errors.E408.format(path=path, reason=exc.strerror or exc), code="E408"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
             if csv_mode:
@@ -149,10 +213,14 @@ def _write_atomic(path: Path, text_rows: Iterator[str] | list[list[Any]], *, csv
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise VocsegError(Errors.E408.format(path=path, reason=exc.strerror or exc), code="E408") from None
+        raise VocsegError(
+            Errors.E408.format(path=path, reason=exc.strerror or exc), code="E408"
+        ) from None
 
 
-def export(db: sqlite_utils.Database, cohort: str, *, fmt: str, out: str | Path, bom: bool = False) -> dict[str, Any]:
+def export(
+    db: sqlite_utils.Database, cohort: str, *, fmt: str, out: str | Path, bom: bool = False
+) -> dict[str, Any]:
     """Write the cohort's members to ``out`` in ``fmt`` (csv, jsonl, hubspot, salesforce).
 
     Salesforce files over 50,000 rows are split into ``NAME-001.csv``, ``NAME-002.csv`` ...
@@ -164,7 +232,9 @@ def export(db: sqlite_utils.Database, cohort: str, *, fmt: str, out: str | Path,
         raise UsageError(Errors.E412.format(fmt=fmt, valid=", ".join(FORMATS)), code="E412")
     out = Path(out)
     if not out.parent.exists():
-        raise VocsegError(Errors.E408.format(path=out, reason="its folder does not exist"), code="E408")
+        raise VocsegError(
+            Errors.E408.format(path=out, reason="its folder does not exist"), code="E408"
+        )
     data = rows(db, cohort)
     skipped = 0
     if fmt in ("hubspot", "salesforce"):
@@ -179,11 +249,22 @@ def export(db: sqlite_utils.Database, cohort: str, *, fmt: str, out: str | Path,
     else:
         parts = list(_chunks(data, SALESFORCE_MAX_ROWS)) if fmt == "salesforce" else [data]
         for i, part in enumerate(parts, 1):
-            path = out if len(parts) == 1 else out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.csv'}")
-            _write_atomic(path, [COLUMNS[fmt]] + [_record(fmt, r) for r in part], csv_mode=True, bom=bom)
+            path = (
+                out
+                if len(parts) == 1
+                else out.with_name(f"{out.stem}-{i:03d}{out.suffix or '.csv'}")
+            )
+            _write_atomic(
+                path, [COLUMNS[fmt]] + [_record(fmt, r) for r in part], csv_mode=True, bom=bom
+            )
             files.append(path)
-    return {"cohort": cohort, "format": fmt, "rows": len(data), "skipped_no_email": skipped,
-            "files": [str(f) for f in files]}
+    return {
+        "cohort": cohort,
+        "format": fmt,
+        "rows": len(data),
+        "skipped_no_email": skipped,
+        "files": [str(f) for f in files],
+    }
 
 
 def frame(db: sqlite_utils.Database, cohort: str) -> pd.DataFrame:

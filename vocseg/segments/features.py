@@ -20,9 +20,25 @@ COMPLAINT = {"complaint", "problem", "issue", "negative"}
 PRAISE = {"praise", "compliment", "positive", "thanks"}
 REQUEST = {"request", "question", "suggestion", "feature_request", "wish"}
 
-VOICE_COLUMNS = ["voice_key", "n_feedback", "first_feedback_at", "last_feedback_at", "satisfaction",
-                 "sentiment", "rating", "nps_score", "nps_class", "needs", "top_need", "intents",
-                 "complaint_share", "praise_share", "request_share", "topics", "top_topic"]
+VOICE_COLUMNS = [
+    "voice_key",
+    "n_feedback",
+    "first_feedback_at",
+    "last_feedback_at",
+    "satisfaction",
+    "sentiment",
+    "rating",
+    "nps_score",
+    "nps_class",
+    "needs",
+    "top_need",
+    "intents",
+    "complaint_share",
+    "praise_share",
+    "request_share",
+    "topics",
+    "top_topic",
+]
 
 
 def _tables(db: sqlite_utils.Database) -> set[str]:
@@ -37,23 +53,32 @@ def voice_keys(db: sqlite_utils.Database) -> pd.Series:
     """A fingerprint per customer of everything their voice features read; it changes whenever a
     document of theirs is added, edited, deleted, (re-)enriched or given topics."""
     tables = _tables(db)
-    parts = ["count(*)", "total(d.id)", "total(length(d.content_hash) * d.id % 9973)",
-             "group_concat(substr(d.content_hash, 1, 8), '')"]
+    parts = [
+        "count(*)",
+        "total(d.id)",
+        "total(length(d.content_hash) * d.id % 9973)",
+        "group_concat(substr(d.content_hash, 1, 8), '')",
+    ]
     joins = []
     if "enrichments" in tables:
         joins.append("LEFT JOIN enrichments e ON e.document_id = d.id")
         parts += ["count(e.document_id)", "max(e.enriched_at)"]
     src = _topic_source(db)
     if src:
-        joins.append(f"LEFT JOIN (SELECT document_id, count(*) AS n, total([{src[1]}]) AS s "
-                     f"FROM [{src[0]}] GROUP BY document_id) tt ON tt.document_id = d.id")
+        joins.append(
+            f"LEFT JOIN (SELECT document_id, count(*) AS n, total([{src[1]}]) AS s "
+            f"FROM [{src[0]}] GROUP BY document_id) tt ON tt.document_id = d.id"
+        )
         parts += ["total(tt.n)", "total(tt.s)"]
     key = " || ':' || ".join(f"COALESCE({p}, '')" for p in parts)
-    sql = (f"SELECT d.customer_id, {key} FROM documents d {' '.join(joins)} "
-           f"WHERE d.customer_id IS NOT NULL AND {voice_condition(db)} GROUP BY d.customer_id")
+    sql = (
+        f"SELECT d.customer_id, {key} FROM documents d {' '.join(joins)} "
+        f"WHERE d.customer_id IS NOT NULL AND {voice_condition(db)} GROUP BY d.customer_id"
+    )
     rows = db.conn.execute(sql).fetchall()
-    return pd.Series({cid: hashlib.sha1(str(k).encode()).hexdigest()[:16] for cid, k in rows},
-                     dtype=object)
+    return pd.Series(
+        {cid: hashlib.sha1(str(k).encode()).hexdigest()[:16] for cid, k in rows}, dtype=object
+    )
 
 
 def _topic_source(db: sqlite_utils.Database) -> tuple[str, str, str | None] | None:
@@ -76,9 +101,13 @@ def _topic_source(db: sqlite_utils.Database) -> tuple[str, str, str | None] | No
 def voice_condition(db: sqlite_utils.Database, alias: str = "d") -> str:
     """SQL condition: the document ``alias`` is the customer's own voice (not an agent turn)."""
     cond = f"{alias}.role IS NOT 'agent'"
-    if "document_sentiment" in _tables(db) and "is_customer_voice" in _columns(db, "document_sentiment"):
-        cond += (f" AND NOT EXISTS (SELECT 1 FROM document_sentiment v WHERE v.document_id = {alias}.id "
-                 "AND v.is_customer_voice = 0)")
+    if "document_sentiment" in _tables(db) and "is_customer_voice" in _columns(
+        db, "document_sentiment"
+    ):
+        cond += (
+            f" AND NOT EXISTS (SELECT 1 FROM document_sentiment v WHERE v.document_id = {alias}.id "
+            "AND v.is_customer_voice = 0)"
+        )
     return cond
 
 
@@ -94,30 +123,44 @@ def load_voice(db: sqlite_utils.Database, ids: list[int]) -> dict[str, pd.DataFr
     tables = _tables(db)
     tmp = _with_ids(db, ids)
     has_ds = "document_sentiment" in tables
-    ds_cols = "ds.satisfaction AS satisfaction, ds.score AS sentiment" if has_ds else "NULL AS satisfaction, NULL AS sentiment"
+    ds_cols = (
+        "ds.satisfaction AS satisfaction, ds.score AS sentiment"
+        if has_ds
+        else "NULL AS satisfaction, NULL AS sentiment"
+    )
     ds_join = "LEFT JOIN document_sentiment ds ON ds.document_id = d.id" if has_ds else ""
     voice = f"d.customer_id IN (SELECT id FROM temp.{tmp}) AND {voice_condition(db)}"
     docs = pd.read_sql_query(
         f"SELECT d.id AS document_id, d.customer_id, d.kind, d.created_at, d.rating, d.rating_raw, {ds_cols} "
-        f"FROM documents d {ds_join} WHERE {voice}", db.conn)
+        f"FROM documents d {ds_join} WHERE {voice}",
+        db.conn,
+    )
     empty = pd.DataFrame(columns=["customer_id", "document_id", "label", "weight"])
     needs = intents = topics = empty
     if "document_needs" in tables:
         needs = pd.read_sql_query(
             f"SELECT d.customer_id, dn.document_id, dn.need AS label, dn.weight FROM document_needs dn "
-            f"JOIN documents d ON d.id = dn.document_id WHERE {voice}", db.conn)
+            f"JOIN documents d ON d.id = dn.document_id WHERE {voice}",
+            db.conn,
+        )
     if "sentences" in tables and "intent" in _columns(db, "sentences"):
         intents = pd.read_sql_query(
             f"SELECT d.customer_id, s.document_id, s.intent AS label, 1.0 AS weight FROM sentences s "
-            f"JOIN documents d ON d.id = s.document_id WHERE {voice} AND s.intent IS NOT NULL", db.conn)
+            f"JOIN documents d ON d.id = s.document_id WHERE {voice} AND s.intent IS NOT NULL",
+            db.conn,
+        )
     src = _topic_source(db)
     if src:
         table, col, label = src
-        lab = f"COALESCE(tp.[{label}], 'topic ' || t.[{col}])" if label else f"'topic ' || t.[{col}]"
+        lab = (
+            f"COALESCE(tp.[{label}], 'topic ' || t.[{col}])" if label else f"'topic ' || t.[{col}]"
+        )
         join = f"LEFT JOIN topics tp ON tp.id = t.[{col}]" if label else ""
         topics = pd.read_sql_query(
             f"SELECT d.customer_id, t.document_id, {lab} AS label, 1.0 AS weight FROM [{table}] t "
-            f"JOIN documents d ON d.id = t.document_id {join} WHERE {voice} AND t.[{col}] >= 0", db.conn)
+            f"JOIN documents d ON d.id = t.document_id {join} WHERE {voice} AND t.[{col}] >= 0",
+            db.conn,
+        )
     return {"docs": docs, "needs": needs, "intents": intents, "topics": topics}
 
 
@@ -128,7 +171,7 @@ def _nps(rating: float, raw: object) -> int | None:
         return None
     value = float(m.group())
     if 0 <= value <= 10 and abs(rating * 10 - value) < 0.51:
-        return int(round(value))
+        return round(value)
     return None
 
 
@@ -169,7 +212,9 @@ def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> p
     last = docs.groupby("customer_id")["at"].transform("max")
     age = (last - docs["at"]).dt.total_seconds() / 86400
     docs["w"] = np.power(0.5, age.fillna(0.0) / max(half_life_days, 1e-9))
-    sat = pd.to_numeric(docs["satisfaction"], errors="coerce").fillna(pd.to_numeric(docs["rating"], errors="coerce"))
+    sat = pd.to_numeric(docs["satisfaction"], errors="coerce").fillna(
+        pd.to_numeric(docs["rating"], errors="coerce")
+    )
     docs["sat"] = sat
 
     def wmean(col: str) -> pd.Series:
@@ -187,22 +232,40 @@ def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> p
     out["sentiment"] = wmean("sentiment")
     out["rating"] = wmean("rating")
     surveys = docs[(docs["kind"] == "survey") & docs["rating"].notna()].sort_values("at")
-    nps = surveys.assign(nps=[_nps(r, raw) for r, raw in zip(surveys["rating"], surveys["rating_raw"])])
+    nps = surveys.assign(
+        nps=[_nps(r, raw) for r, raw in zip(surveys["rating"], surveys["rating_raw"])]
+    )
     nps = nps.dropna(subset=["nps"]).groupby("customer_id")["nps"].last()
     out["nps_score"] = nps.reindex(out.index)
-    out["nps_class"] = pd.cut(out["nps_score"], [-1, 6, 8, 10], labels=["detractor", "passive", "promoter"]).astype(object)
+    out["nps_class"] = pd.cut(
+        out["nps_score"], [-1, 6, 8, 10], labels=["detractor", "passive", "promoter"]
+    ).astype(object)
     weights = docs.set_index("document_id")["w"]
     for key in ("needs", "intents", "topics"):
         shares = _shares(data[key], weights).reindex(out.index).fillna(0.0)
         out[key] = _as_json(shares) if len(shares.columns) else "{}"
         if key != "intents":
-            top = shares.idxmax(axis=1).where(shares.sum(axis=1) > 0) if len(shares.columns) else None
+            top = (
+                shares.idxmax(axis=1).where(shares.sum(axis=1) > 0) if len(shares.columns) else None
+            )
             out["top_need" if key == "needs" else "top_topic"] = top
         else:
-            for name, labels in (("complaint_share", COMPLAINT), ("praise_share", PRAISE), ("request_share", REQUEST)):
+            for name, labels in (
+                ("complaint_share", COMPLAINT),
+                ("praise_share", PRAISE),
+                ("request_share", REQUEST),
+            ):
                 cols = [c for c in shares.columns if str(c).lower() in labels]
-                has = shares.sum(axis=1) > 0 if len(shares.columns) else pd.Series(False, index=out.index)
-                out[name] = shares[cols].sum(axis=1).where(has) if cols else pd.Series(0.0, index=out.index).where(has)
+                has = (
+                    shares.sum(axis=1) > 0
+                    if len(shares.columns)
+                    else pd.Series(False, index=out.index)
+                )
+                out[name] = (
+                    shares[cols].sum(axis=1).where(has)
+                    if cols
+                    else pd.Series(0.0, index=out.index).where(has)
+                )
     out.index.name = "customer_id"
     return out[VOICE_COLUMNS[1:]]
 
@@ -210,8 +273,12 @@ def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> p
 def load_transactions(db: sqlite_utils.Database) -> pd.DataFrame:
     """``customer_id``, ``occurred_at`` (UTC datetime), ``amount`` of linked transactions."""
     tx = pd.read_sql_query(
-        "SELECT customer_id, occurred_at, amount FROM transactions WHERE customer_id IS NOT NULL", db.conn)
-    tx["occurred_at"] = pd.to_datetime(tx["occurred_at"], utc=True, errors="coerce", format="ISO8601")
+        "SELECT customer_id, occurred_at, amount FROM transactions WHERE customer_id IS NOT NULL",
+        db.conn,
+    )
+    tx["occurred_at"] = pd.to_datetime(
+        tx["occurred_at"], utc=True, errors="coerce", format="ISO8601"
+    )
     return tx.dropna(subset=["occurred_at"])
 
 
@@ -220,8 +287,11 @@ def load_attributes(db: sqlite_utils.Database, keys: list[str]) -> pd.DataFrame:
     if not keys:
         return pd.DataFrame()
     sel = ", ".join(f"json_extract(attributes, ?) AS [attr.{k}]" for k in keys)
-    frame = pd.read_sql_query(f"SELECT id AS customer_id, {sel} FROM customers", db.conn,
-                              params=[f'$."{k}"' for k in keys]).set_index("customer_id")
+    frame = pd.read_sql_query(
+        f"SELECT id AS customer_id, {sel} FROM customers",
+        db.conn,
+        params=[f'$."{k}"' for k in keys],
+    ).set_index("customer_id")
     for col in frame.columns:
         num = pd.to_numeric(frame[col], errors="coerce")
         if num.notna().sum() >= frame[col].notna().sum() * 0.9 and num.notna().any():

@@ -19,8 +19,12 @@ from vocseg.errors import ConfigError, Errors
 from vocseg.segments import protected
 
 _CMP = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
-    ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
 }
 
 
@@ -46,17 +50,38 @@ def _parse(expr: str) -> ast.Expression:
     except SyntaxError as exc:
         raise FilterSyntaxError(f"not an expression: {exc.msg}") from None
     for node in ast.walk(tree):
-        ok = isinstance(node, (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not,
-                               ast.USub, ast.Compare, ast.Name, ast.Load, ast.Constant, ast.Tuple,
-                               ast.List, ast.Attribute, ast.In, ast.NotIn, *_CMP))
+        ok = isinstance(
+            node,
+            (
+                ast.Expression,
+                ast.BoolOp,
+                ast.And,
+                ast.Or,
+                ast.UnaryOp,
+                ast.Not,
+                ast.USub,
+                ast.Compare,
+                ast.Name,
+                ast.Load,
+                ast.Constant,
+                ast.Tuple,
+                ast.List,
+                ast.Attribute,
+                ast.In,
+                ast.NotIn,
+                *_CMP,
+            ),
+        )
         if not ok:
             raise FilterSyntaxError(f"'{type(node).__name__}' is not allowed")
         if isinstance(node, ast.Attribute) and not (
             isinstance(node.value, ast.Name) and node.value.id == "attr"
         ):
             raise FilterSyntaxError("only attr.NAME may use a dot")
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not isinstance(
-            node.operand, ast.Constant
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and not isinstance(node.operand, ast.Constant)
         ):
             raise FilterSyntaxError("minus applies only to numbers")
     return tree
@@ -124,13 +149,20 @@ def evaluate(expr: str, frame: pd.DataFrame) -> pd.Series:
     return _mask(_parse(expr), frame).astype(bool)
 
 
-def check(custom: dict[str, str], features: list[str], *, reserved: set[str],
-          where: str = "vocseg.toml") -> None:
+def check(
+    custom: dict[str, str], features: list[str], *, reserved: set[str], where: str = "vocseg.toml"
+) -> None:
     """Refuse protected attributes, unknown features and bad syntax in custom segments."""
     for name, expr in custom.items():
+
         def bad(reason: str, _name: str = name) -> ConfigError:
-            return ConfigError(Errors.E402.format(where=where, name=_name, reason=reason,
-                                                  features=", ".join(features)), code="E402")
+            return ConfigError(
+                Errors.E402.format(
+                    where=where, name=_name, reason=reason, features=", ".join(features)
+                ),
+                code="E402",
+            )
+
         if not isinstance(expr, str):
             raise bad("the filter must be a string")
         try:

@@ -23,19 +23,24 @@ from vocseg.segments.membership import members
 def behaviour_matrix(f: pd.DataFrame) -> pd.DataFrame:
     """Standardised behaviour features of buyers (rows of customer_features with purchases)."""
     freq = f["frequency"].astype(float).clip(lower=1)
-    X = pd.DataFrame({
-        "spend": np.log1p(f["monetary"].astype(float).clip(lower=0)),
-        "days": np.log1p(freq),
-        "recency": np.log1p(f["recency_days"].astype(float).clip(lower=0)),
-        "tenure": np.log1p(f["tenure_days"].astype(float).clip(lower=0)),
-        "basket": np.log1p((f["monetary"].astype(float).clip(lower=0) / freq)),
-        "trend": f["trend"].astype(float),
-    }, index=f.index)
+    X = pd.DataFrame(
+        {
+            "spend": np.log1p(f["monetary"].astype(float).clip(lower=0)),
+            "days": np.log1p(freq),
+            "recency": np.log1p(f["recency_days"].astype(float).clip(lower=0)),
+            "tenure": np.log1p(f["tenure_days"].astype(float).clip(lower=0)),
+            "basket": np.log1p(f["monetary"].astype(float).clip(lower=0) / freq),
+            "trend": f["trend"].astype(float),
+        },
+        index=f.index,
+    )
     sd = X.std().replace(0, 1).fillna(1)
     return ((X - X.mean()) / sd).fillna(0.0)
 
 
-def rank(features: pd.DataFrame, cohort_ids: list[int], *, top: int = 50, k: int = 10) -> pd.DataFrame:
+def rank(
+    features: pd.DataFrame, cohort_ids: list[int], *, top: int = 50, k: int = 10
+) -> pd.DataFrame:
     """Silent buyers (``n_feedback == 0``) ordered by similarity to the cohort (pure function).
 
     Example: ``rank(features, members(db, "happy-champions"), top=20)``
@@ -64,22 +69,36 @@ def lookalike(db: sqlite_utils.Database, cohort: str, *, top: int = 50) -> list[
         raise VocsegError(Errors.E403.format(name=cohort), code="E403")
     f = pd.read_sql_query(
         "SELECT customer_id, n_feedback, n_transactions, monetary, frequency, recency_days, tenure_days, "
-        "trend, rfm_segment, clv FROM customer_features", db.conn).set_index("customer_id")
+        "trend, rfm_segment, clv FROM customer_features",
+        db.conn,
+    ).set_index("customer_id")
     ids = members(db, cohort)
     if not (f.loc[f.index.intersection(ids), "n_transactions"] > 0).any():
         raise VocsegError(Errors.E410.format(name=cohort), code="E410")
     ranked = rank(f, ids, top=top)
     if ranked.empty:
         return []
-    ident = {c: (e, m) for c, e, m in db.conn.execute(
-        f"SELECT id, external_id, email FROM customers WHERE id IN ({','.join('?' * len(ranked))})",
-        [int(i) for i in ranked.index])}
+    ident = {
+        c: (e, m)
+        for c, e, m in db.conn.execute(
+            f"SELECT id, external_id, email FROM customers WHERE id IN ({','.join('?' * len(ranked))})",
+            [int(i) for i in ranked.index],
+        )
+    }
     out = []
     for n, (cid, r) in enumerate(ranked.iterrows(), 1):
         row = f.loc[cid]
-        out.append({"rank": n, "customer_id": int(cid), "external_id": ident.get(cid, (None, None))[0],
-                    "email": ident.get(cid, (None, None))[1], "similarity": round(float(r["similarity"]), 4),
-                    "rfm_segment": row["rfm_segment"], "monetary": round(float(row["monetary"]), 2),
-                    "frequency": int(row["frequency"]),
-                    "clv": None if pd.isna(row["clv"]) else round(float(row["clv"]), 2)})
+        out.append(
+            {
+                "rank": n,
+                "customer_id": int(cid),
+                "external_id": ident.get(cid, (None, None))[0],
+                "email": ident.get(cid, (None, None))[1],
+                "similarity": round(float(r["similarity"]), 4),
+                "rfm_segment": row["rfm_segment"],
+                "monetary": round(float(row["monetary"]), 2),
+                "frequency": int(row["frequency"]),
+                "clv": None if pd.isna(row["clv"]) else round(float(row["clv"]), 2),
+            }
+        )
     return out

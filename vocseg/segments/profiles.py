@@ -36,8 +36,9 @@ def _clean(text: str, limit: int = 240) -> str:
     return (cut[: stop + 1] if stop > 60 else cut.rsplit(" ", 1)[0]) + ("" if stop > 60 else " ...")
 
 
-def quotes(db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood: float | None,
-           n: int = 3) -> list[dict[str, Any]]:
+def quotes(
+    db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood: float | None, n: int = 3
+) -> list[dict[str, Any]]:
     """``n`` short quotes from distinct members: sentences that express the segment's top need
     (enrich's sentence_needs), preferring ones whose sentiment agrees with the segment's mood
     (``mood`` in [-1, 1]); otherwise recent feedback. Agent turns are never quoted."""
@@ -52,11 +53,17 @@ def quotes(db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood:
         rows = db.conn.execute(
             f"SELECT s.text, d.customer_id, sn.similarity, {sent}, d.id FROM sentence_needs sn "
             f"JOIN sentences s ON s.id = sn.sentence_id JOIN documents d ON d.id = s.document_id "
-            f"WHERE sn.need = ? AND {where} ORDER BY sn.similarity DESC LIMIT 300", [need]).fetchall()
+            f"WHERE sn.need = ? AND {where} ORDER BY sn.similarity DESC LIMIT 300",
+            [need],
+        ).fetchall()
     # topped up with recent feedback (ranked below every need match) when too few match
-    rows += [(t, c, -1.0, None, i) for t, c, i in db.conn.execute(
-        f"SELECT d.text, d.customer_id, d.id FROM documents d WHERE {where} "
-        f"ORDER BY d.created_at DESC LIMIT 300").fetchall()]
+    rows += [
+        (t, c, -1.0, None, i)
+        for t, c, i in db.conn.execute(
+            f"SELECT d.text, d.customer_id, d.id FROM documents d WHERE {where} "
+            f"ORDER BY d.created_at DESC LIMIT 300"
+        ).fetchall()
+    ]
 
     def score(r: tuple) -> float:
         sim = float(r[2] or 0.0)
@@ -76,8 +83,16 @@ def quotes(db: sqlite_utils.Database, ids: list[int], *, need: str | None, mood:
     return out
 
 
-def build(db: sqlite_utils.Database, features: pd.DataFrame, ids: pd.Index, *,
-          matrices: dict[str, pd.DataFrame], with_quotes: bool, happy: float, unhappy: float) -> dict[str, Any]:
+def build(
+    db: sqlite_utils.Database,
+    features: pd.DataFrame,
+    ids: pd.Index,
+    *,
+    matrices: dict[str, pd.DataFrame],
+    with_quotes: bool,
+    happy: float,
+    unhappy: float,
+) -> dict[str, Any]:
     """Profile of the customers ``ids`` (index into ``features``); ``matrices`` holds the
     ``label_matrix`` of needs and topics."""
     f = features.loc[features.index.intersection(ids)]
@@ -87,7 +102,7 @@ def build(db: sqlite_utils.Database, features: pd.DataFrame, ids: pd.Index, *,
     mean_sat = float(sat.mean()) if len(sat) else None
     needs = _top(matrices["needs"], f.index)
     profile = {
-        "size": int(len(f)),
+        "size": len(f),
         "revenue": round(revenue, 2),
         "revenue_share": round(revenue / total, 4) if total > 0 else None,
         "satisfaction": round(mean_sat, 3) if mean_sat is not None else None,
@@ -99,7 +114,15 @@ def build(db: sqlite_utils.Database, features: pd.DataFrame, ids: pd.Index, *,
         "rfm_mix": {k: int(v) for k, v in f["rfm_segment"].value_counts().head(5).items()},
     }
     if with_quotes:
-        mood = None if mean_sat is None else (1.0 if mean_sat >= happy else -1.0 if mean_sat <= unhappy else None)
-        profile["quotes"] = quotes(db, [int(i) for i in f.index[f["n_feedback"] > 0]],
-                                   need=needs[0]["name"] if needs else None, mood=mood)
+        mood = (
+            None
+            if mean_sat is None
+            else (1.0 if mean_sat >= happy else -1.0 if mean_sat <= unhappy else None)
+        )
+        profile["quotes"] = quotes(
+            db,
+            [int(i) for i in f.index[f["n_feedback"] > 0]],
+            need=needs[0]["name"] if needs else None,
+            mood=mood,
+        )
     return profile

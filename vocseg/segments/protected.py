@@ -15,17 +15,27 @@ from vocseg.errors import ConfigError, Errors
 #: word part -> category shown in the refusal
 PROTECTED: dict[str, str] = {
     **dict.fromkeys(["gender", "sex", "transgender", "pronoun", "pronouns"], "sex or gender"),
-    **dict.fromkeys(["race", "racial", "ethnicity", "ethnic", "ethnicities", "colour", "color",
-                     "skin"], "race or ethnicity"),
-    **dict.fromkeys(["religion", "religious", "faith", "belief", "beliefs", "caste"], "religion or belief"),
-    **dict.fromkeys(["age", "ages", "dob", "birth", "birthdate", "birthday", "birthyear",
-                     "born", "yob"], "age"),
-    **dict.fromkeys(["disability", "disabilities", "disabled", "handicap", "impairment"], "disability"),
-    **dict.fromkeys(["nationality", "citizenship", "citizen", "national", "immigration",
-                     "passport"], "nationality or national origin"),
+    **dict.fromkeys(
+        ["race", "racial", "ethnicity", "ethnic", "ethnicities", "colour", "color", "skin"],
+        "race or ethnicity",
+    ),
+    **dict.fromkeys(
+        ["religion", "religious", "faith", "belief", "beliefs", "caste"], "religion or belief"
+    ),
+    **dict.fromkeys(
+        ["age", "ages", "dob", "birth", "birthdate", "birthday", "birthyear", "born", "yob"], "age"
+    ),
+    **dict.fromkeys(
+        ["disability", "disabilities", "disabled", "handicap", "impairment"], "disability"
+    ),
+    **dict.fromkeys(
+        ["nationality", "citizenship", "citizen", "national", "immigration", "passport"],
+        "nationality or national origin",
+    ),
     **dict.fromkeys(["orientation", "lgbt", "lgbtq", "sexuality"], "sexual orientation"),
-    **dict.fromkeys(["marital", "married", "pregnancy", "pregnant", "maternity"],
-                    "marital status or pregnancy"),
+    **dict.fromkeys(
+        ["marital", "married", "pregnancy", "pregnant", "maternity"], "marital status or pregnancy"
+    ),
     **dict.fromkeys(["health", "medical", "genetic", "diagnosis"], "health or genetic data"),
     **dict.fromkeys(["political", "politics", "union"], "political opinion or union membership"),
 }

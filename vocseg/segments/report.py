@@ -28,37 +28,79 @@ def memberships_at(db: sqlite_utils.Database, at: str, kinds: tuple[str, ...]) -
     return pd.read_sql_query(
         f"SELECT s.name AS segment, s.kind, m.customer_id FROM segment_memberships m JOIN segments s "
         f"ON s.id = m.segment_id WHERE m.valid_from <= ? AND (m.valid_to IS NULL OR m.valid_to > ?) "
-        f"AND s.kind IN ({marks})", db.conn, params=[at, at, *kinds])
+        f"AND s.kind IN ({marks})",
+        db.conn,
+        params=[at, at, *kinds],
+    )
 
 
-def _movements(before: pd.DataFrame, after: pd.DataFrame, labels: dict[str, str], period: str) -> list[dict[str, Any]]:
+def _movements(
+    before: pd.DataFrame, after: pd.DataFrame, labels: dict[str, str], period: str
+) -> list[dict[str, Any]]:
     def wide(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.pivot_table(index="customer_id", columns="kind", values="segment", aggfunc="first")
+        return frame.pivot_table(
+            index="customer_id", columns="kind", values="segment", aggfunc="first"
+        )
 
     b, a = wide(before), wide(after)
     both = b.add_suffix("_before").join(a.add_suffix("_after"), how="inner")
     for col in ("satisfaction_before", "satisfaction_after", "rfm_before", "rfm_after"):
         if col not in both.columns:
             both[col] = None
-    when = {"day": "today", "week": "this week", "month": "this month", "quarter": "this quarter"}.get(period, f"this {period}")
+    when = {
+        "day": "today",
+        "week": "this week",
+        "month": "this month",
+        "quarter": "this quarter",
+    }.get(period, f"this {period}")
     out = []
     sat = both.dropna(subset=["satisfaction_before", "satisfaction_after"])
     sat = sat[sat["satisfaction_before"] != sat["satisfaction_after"]]
-    for (rfm, s_from, s_to), n in sat.fillna({"rfm_before": "no-purchases"}).groupby(
-            ["rfm_before", "satisfaction_before", "satisfaction_after"]).size().items():
-        who = labels.get(rfm, "customers without purchases") if rfm != "no-purchases" else "customers without purchases"
-        out.append({"kind": "satisfaction", "segment": rfm, "from": s_from, "to": s_to, "count": int(n),
-                    "text": f"{n} {who} became {s_to} {when} (were {s_from})."})
+    for (rfm, s_from, s_to), n in (
+        sat.fillna({"rfm_before": "no-purchases"})
+        .groupby(["rfm_before", "satisfaction_before", "satisfaction_after"])
+        .size()
+        .items()
+    ):
+        who = (
+            labels.get(rfm, "customers without purchases")
+            if rfm != "no-purchases"
+            else "customers without purchases"
+        )
+        out.append(
+            {
+                "kind": "satisfaction",
+                "segment": rfm,
+                "from": s_from,
+                "to": s_to,
+                "count": int(n),
+                "text": f"{n} {who} became {s_to} {when} (were {s_from}).",
+            }
+        )
     rfm = both.dropna(subset=["rfm_before", "rfm_after"])
     rfm = rfm[rfm["rfm_before"] != rfm["rfm_after"]]
     for (r_from, r_to), n in rfm.groupby(["rfm_before", "rfm_after"]).size().items():
-        out.append({"kind": "rfm", "segment": r_from, "from": r_from, "to": r_to, "count": int(n),
-                    "text": f"{n} {labels.get(r_from, r_from)} became {labels.get(r_to, r_to)} {when}."})
+        out.append(
+            {
+                "kind": "rfm",
+                "segment": r_from,
+                "from": r_from,
+                "to": r_to,
+                "count": int(n),
+                "text": f"{n} {labels.get(r_from, r_from)} became {labels.get(r_to, r_to)} {when}.",
+            }
+        )
     return sorted(out, key=lambda m: (-m["count"], m["text"]))
 
 
-def section(db: sqlite_utils.Database, *, since: str | None = None, until: str | None = None,
-            period: str = "month", top: int = 10) -> dict[str, Any]:
+def section(
+    db: sqlite_utils.Database,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    period: str = "month",
+    top: int = 10,
+) -> dict[str, Any]:
     """Data for the report's segments section (JSON-ready).
 
     ``until`` defaults to now and ``since`` to one ``period`` (day, week, month, quarter) before.
@@ -78,21 +120,39 @@ def section(db: sqlite_utils.Database, *, since: str | None = None, until: str |
     sizes_then = then.groupby("segment").size()
     segs = []
     for name, kind, label, prof in db.conn.execute(
-            "SELECT name, kind, label, profile FROM segments WHERE kind != 'rfm' ORDER BY kind, name"):
+        "SELECT name, kind, label, profile FROM segments WHERE kind != 'rfm' ORDER BY kind, name"
+    ):
         p = json.loads(prof)
         n, before = int(sizes_now.get(name, 0)), int(sizes_then.get(name, 0))
         if n == 0 and before == 0:
             continue
-        segs.append({"name": name, "kind": kind, "label": label, "size": n, "size_before": before,
-                     "change": n - before, "satisfaction": p.get("satisfaction"),
-                     "revenue_share": p.get("revenue_share"), "top_needs": p.get("top_needs", []),
-                     "top_topics": p.get("top_topics", []), "quotes": p.get("quotes", [])})
+        segs.append(
+            {
+                "name": name,
+                "kind": kind,
+                "label": label,
+                "size": n,
+                "size_before": before,
+                "change": n - before,
+                "satisfaction": p.get("satisfaction"),
+                "revenue_share": p.get("revenue_share"),
+                "top_needs": p.get("top_needs", []),
+                "top_topics": p.get("top_topics", []),
+                "quotes": p.get("quotes", []),
+            }
+        )
     order = {"satisfaction": 0, "cohort": 1, "cluster": 2, "custom": 3}
     segs.sort(key=lambda s: (order.get(s["kind"], 9), -s["size"], s["name"]))
     has_history = bool(len(then))
-    return {"available": True, "since": since_s, "until": until_s, "period": period,
-            "has_history": has_history, "segments": segs,
-            "movements": _movements(then, now, labels, period)[:top] if has_history else []}
+    return {
+        "available": True,
+        "since": since_s,
+        "until": until_s,
+        "period": period,
+        "has_history": has_history,
+        "segments": segs,
+        "movements": _movements(then, now, labels, period)[:top] if has_history else [],
+    }
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -102,13 +162,17 @@ def markdown(data: dict[str, Any]) -> str:
     lines = ["## Segments", ""]
     if data["movements"]:
         lines += ["**Movements**", ""] + [f"- {m['text']}" for m in data["movements"]] + [""]
-    lines += ["| segment | customers | change | satisfaction | revenue share | top needs |",
-              "| --- | ---: | ---: | ---: | ---: | --- |"]
+    lines += [
+        "| segment | customers | change | satisfaction | revenue share | top needs |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for s in data["segments"]:
         needs = ", ".join(n["name"] for n in s["top_needs"][:3])
         sat = "" if s["satisfaction"] is None else f"{s['satisfaction']:.2f}"
         share = "" if s["revenue_share"] is None else f"{100 * s['revenue_share']:.1f}%"
-        lines.append(f"| {s['label']} | {s['size']} | {s['change']:+d} | {sat} | {share} | {needs} |")
+        lines.append(
+            f"| {s['label']} | {s['size']} | {s['change']:+d} | {sat} | {share} | {needs} |"
+        )
     lines.append("")
     for s in data["segments"]:
         if s["kind"] == "cluster" and s["quotes"]:

@@ -38,10 +38,14 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
         try:
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(Errors.E404.format(path=p, reason=exc.strerror or exc), code="E404") from None
+            raise ConfigError(
+                Errors.E404.format(path=p, reason=exc.strerror or exc), code="E404"
+            ) from None
     else:
         where = "vocseg/data/rfm_segments.toml"
-        text = resources.files("vocseg").joinpath("data/rfm_segments.toml").read_text(encoding="utf-8")
+        text = (
+            resources.files("vocseg").joinpath("data/rfm_segments.toml").read_text(encoding="utf-8")
+        )
 
     def bad(reason: str) -> ConfigError:
         return ConfigError(Errors.E404.format(path=where, reason=reason), code="E404")
@@ -58,12 +62,24 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
         ranges = {}
         for key in "rfm":
             rng = item.get(key, [1, 5])
-            if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(v, int) for v in rng)
-                    or not 1 <= rng[0] <= rng[1] <= 5):
+            if (
+                not isinstance(rng, list)
+                or len(rng) != 2
+                or not all(isinstance(v, int) for v in rng)
+                or not 1 <= rng[0] <= rng[1] <= 5
+            ):
                 raise bad(f"segment '{name}': {key} must be [low, high] with 1 <= low <= high <= 5")
             ranges[key] = (rng[0], rng[1])
-        rules.append(Rule(name, str(item.get("label", name)), ranges["r"], ranges["f"], ranges["m"],
-                          str(item.get("description", ""))))
+        rules.append(
+            Rule(
+                name,
+                str(item.get("label", name)),
+                ranges["r"],
+                ranges["f"],
+                ranges["m"],
+                str(item.get("description", "")),
+            )
+        )
     if not rules:
         raise bad("no [[segment]] tables")
     if len({r.name for r in rules}) != len(rules):
@@ -78,14 +94,23 @@ def load_mapping(path: str | Path | None = None) -> list[Rule]:
 
 def assign_one(rules: list[Rule], r: int, f: int, m: int) -> str | None:
     for rule in rules:
-        if rule.r[0] <= r <= rule.r[1] and rule.f[0] <= f <= rule.f[1] and rule.m[0] <= m <= rule.m[1]:
+        if (
+            rule.r[0] <= r <= rule.r[1]
+            and rule.f[0] <= f <= rule.f[1]
+            and rule.m[0] <= m <= rule.m[1]
+        ):
             return rule.name
     return None
 
 
 def assign(rules: list[Rule], r: pd.Series, f: pd.Series, m: pd.Series) -> pd.Series:
     """Segment name per row (first matching rule), via a 125-entry lookup table."""
-    table = {(a, b, c): assign_one(rules, a, b, c) for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)}
+    table = {
+        (a, b, c): assign_one(rules, a, b, c)
+        for a in range(1, 6)
+        for b in range(1, 6)
+        for c in range(1, 6)
+    }
     codes = r.astype(int) * 100 + f.astype(int) * 10 + m.astype(int)
     lookup = {a * 100 + b * 10 + c: v for (a, b, c), v in table.items()}
     return codes.map(lookup)
@@ -113,20 +138,36 @@ def behaviour(tx: pd.DataFrame, as_of: pd.Timestamp, *, trend_days: int = 90) ->
     (positive: buying more); missing for customers younger than twice that.
     Also returns the BG/NBD inputs (``bg_x``, ``bg_tx``, ``bg_T``, ``bg_m``) in days.
     """
-    cols = ["n_transactions", "first_purchase_at", "last_purchase_at", "recency_days", "frequency",
-            "monetary", "tenure_days", "trend", "bg_x", "bg_tx", "bg_T", "bg_m"]
+    cols = [
+        "n_transactions",
+        "first_purchase_at",
+        "last_purchase_at",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "tenure_days",
+        "trend",
+        "bg_x",
+        "bg_tx",
+        "bg_T",
+        "bg_m",
+    ]
     if tx.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="customer_id"))
     tx = tx[tx["occurred_at"] <= as_of]
     day = tx["occurred_at"].dt.floor("D")
-    daily = tx.assign(day=day).groupby(["customer_id", "day"], sort=False)["amount"].sum().reset_index()
+    daily = (
+        tx.assign(day=day).groupby(["customer_id", "day"], sort=False)["amount"].sum().reset_index()
+    )
     g = tx.groupby("customer_id", sort=True)
-    out = pd.DataFrame({
-        "n_transactions": g.size(),
-        "first_purchase_at": g["occurred_at"].min(),
-        "last_purchase_at": g["occurred_at"].max(),
-        "monetary": g["amount"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "n_transactions": g.size(),
+            "first_purchase_at": g["occurred_at"].min(),
+            "last_purchase_at": g["occurred_at"].max(),
+            "monetary": g["amount"].sum(),
+        }
+    )
     as_of_day = as_of.floor("D")
     out["recency_days"] = (as_of - out["last_purchase_at"]).dt.total_seconds() / 86400
     out["tenure_days"] = (as_of - out["first_purchase_at"]).dt.total_seconds() / 86400
