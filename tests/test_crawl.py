@@ -160,10 +160,12 @@ def test_reviews_arrive_once_robots_obeyed_broken_page_quarantined_and_rerun_is_
     assert second["pages"] * 2 <= first["pages"], (first["pages"], second["pages"])
     assert second["stopped_pagination"] >= len(site.site.catalog)
 
-    new = site.site.add_review("product-2")
+    # more new reviews than fit on a page: pagination goes on until it meets a known one
+    new = [site.site.add_review("product-2") for _ in range(site.site.per_page + 1)]
     third = crawl("reviews", *args)
-    assert third["inserted"] == 1
-    assert token_counts(db_path, "reviews:%")[new.token] == 1
+    assert third["inserted"] == len(new)
+    stored = token_counts(db_path, "reviews:%")
+    assert all(stored[e.token] == 1 for e in new) and set(stored) == site.site.review_tokens()
 
     runs = rows(db_path, "SELECT command, status, counts FROM runs ORDER BY id")
     assert [(c, s) for c, s, _ in runs] == [("crawl reviews", "ok")] * 3
@@ -245,6 +247,32 @@ def test_bad_spider_arguments_are_a_usage_error(site, crawl):
     assert out["error"] == "E505" and "folow" in out["message"]
     assert crawl("nosuch", expect=1)["error"] == "E502"
     assert sum(site.site.hits.values()) == 0
+
+
+def test_http_cache_serves_a_rerun_from_disk(site, tmp_path, db_path):
+    cfg = tmp_path / "cache.toml"
+    cfg.write_text(CONFIG + 'http_cache = true\nhttp_cache_dir = "cache"\n')
+    for _ in range(2):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                LIBRARY_RUN,
+                str(db_path),
+                str(cfg),
+                "feed",
+                json.dumps({"start_urls": f"{site.url}/feed.rss"}),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert site.site.hits["/feed.rss"] == 1  # the second crawl read the cache
+    assert any((tmp_path / "cache").rglob("*"))
+    assert set(token_counts(db_path, "feed:%")) == site.site.feed_tokens()
 
 
 def test_an_unreachable_site_fails_the_run(crawl, db_path):

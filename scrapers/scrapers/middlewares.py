@@ -46,11 +46,16 @@ class IncrementalSpiderMiddleware:
             state.set_mark(*mark)
         if not self.enabled:
             return outputs
-        known = state.has_known and any(
-            isinstance(o, DocumentItem) and state.is_known(fingerprint(vars(o))) for o in outputs
-        ) or any(
-            isinstance(o, Request) and o.meta.get(MARK) and state.is_unchanged(*o.meta[MARK])
-            for o in outputs
+        known = (
+            state.has_known
+            and any(
+                isinstance(o, DocumentItem) and state.is_known(fingerprint(vars(o)))
+                for o in outputs
+            )
+            or any(
+                isinstance(o, Request) and o.meta.get(MARK) and state.is_unchanged(*o.meta[MARK])
+                for o in outputs
+            )
         )
         if not known:
             return outputs

@@ -125,7 +125,9 @@ def _jsonld_items(tree: Any, out: PageData) -> Iterator[Any]:
 _JSONLD = JsonLdExtractor()
 
 
-def extract_reviews(body: bytes, url: str, encoding: str = "utf-8", *, tree: Any = None) -> PageData:
+def extract_reviews(
+    body: bytes, url: str, encoding: str = "utf-8", *, tree: Any = None
+) -> PageData:
     """Reviews (JSON-LD and microdata), AggregateRating count and parse errors of one page.
 
     ``tree`` is the page already parsed by lxml (e.g. ``response.selector.root``), to
@@ -139,7 +141,9 @@ def extract_reviews(body: bytes, url: str, encoding: str = "utf-8", *, tree: Any
         try:
             tree = parse_html(body, encoding=encoding)
         except (ValueError, TypeError) as exc:  # lxml: empty or undecodable document
-            out.errors.append((f"unreadable HTML: {exc}", body[:RAW_LIMIT].decode("utf-8", "replace")))
+            out.errors.append(
+                (f"unreadable HTML: {exc}", body[:RAW_LIMIT].decode("utf-8", "replace"))
+            )
             return out
     if tree is None:
         return out

@@ -117,6 +117,14 @@ class ForumSpider(VocsegSpider):
             )
 
     def parse_posts(self, response, base=None, topic=None):
+        """Posts of a topic beyond its first page (a ``post_ids[]`` request).
+
+        @fixture forum_posts.json
+        @cb_kwargs {"base": "https://forum.example.com", "topic": {"id": 11, "slug": "app-crashes"}}
+        @returns items 2 2
+        @returns requests 0 0
+        @scrapes source kind url text author handle created_at external_id turn reply_to
+        """
         data, error = self._json(response)
         if error:
             yield error
