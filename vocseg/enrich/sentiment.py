@@ -158,3 +158,110 @@ def satisfaction(score: float, rating: float | None, rating_weight: float) -> fl
         return round(min(1.0, max(0.0, text)), 4)
     value = rating_weight * float(rating) + (1.0 - rating_weight) * text
     return round(min(1.0, max(0.0, value)), 4)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(value: str) -> str:
+    """Prefix a cell a spreadsheet would run as a formula with an apostrophe (CSV injection)."""
+    if value.startswith(_FORMULA_START):
+        try:
+            float(value)
+            return value
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def predict(texts: Sequence[str], embedder: Any, model: SentimentModel, analyzer: Any) -> np.ndarray:
+    """(n, 3) class probabilities for raw texts (no store, no cache)."""
+    from vocseg.enrich.embed import encode
+
+    if not texts:
+        return np.zeros((0, 3), dtype=np.float32)
+    return model.predict_proba(encode(embedder, texts), lexicon_features(analyzer, texts))
+
+
+def score_csv(
+    path: str | Path,
+    out: str | Path,
+    text_column: str,
+    embedder: Any,
+    model: SentimentModel,
+    analyzer: Any,
+    *,
+    id_column: str | None = None,
+    chunk: int = 2000,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Score every row of a CSV and write ``id,label,score,p_negative,p_neutral,p_positive`` in input order.
+
+    Rows with empty text get an empty label and score and are listed in ``warnings``. The
+    id is the ``id_column`` value, else the 1-based data row number.
+
+    Example: ``score_csv("reviews.csv", "preds.csv", "body", embedder, load_model(family), make_analyzer())``
+    """
+    import csv
+
+    from vocseg.errors import Errors, SourceError
+
+    path, out = Path(path), Path(out)
+    empty: list[str] = []
+    n = 0
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise SourceError(Errors.E213.format(path=path, reason=exc.strerror or exc), code="E213") from None
+    with fh, open(out, "w", encoding="utf-8", newline="") as oh:
+        reader = csv.DictReader(fh)
+        try:
+            columns = reader.fieldnames or []
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise SourceError(Errors.E213.format(path=path, reason=exc), code="E213") from None
+        for col in (text_column, id_column):
+            if col is not None and col not in columns:
+                raise SourceError(
+                    Errors.E212.format(path=path, column=col, columns=", ".join(columns) or "(none)"), code="E212"
+                )
+        writer = csv.writer(oh)
+        writer.writerow(["id", "label", "score", "p_negative", "p_neutral", "p_positive"])
+        buf: list[tuple[str, str]] = []
+
+        def flush() -> None:
+            todo = [k for k, (_, t) in enumerate(buf) if t.strip()]
+            probs = predict([buf[k][1] for k in todo], embedder, model, analyzer)
+            scores, labels = score_and_label(probs)
+            row_of = {k: j for j, k in enumerate(todo)}
+            for k, (ident, _) in enumerate(buf):
+                j = row_of.get(k)
+                if j is None:
+                    writer.writerow([_neutralise(ident), "", "", "", "", ""])
+                else:
+                    p = probs[j]
+                    writer.writerow([_neutralise(ident), labels[j], f"{scores[j]:.4f}",
+                                     f"{p[0]:.4f}", f"{p[1]:.4f}", f"{p[2]:.4f}"])
+            if progress:
+                progress(len(buf), None)
+            buf.clear()
+
+        try:
+            for row in reader:
+                n += 1
+                text = row.get(text_column) or ""
+                ident = (row.get(id_column) or "") if id_column else str(n)
+                if not text.strip():
+                    empty.append(ident or str(n))
+                buf.append((ident, text))
+                if len(buf) >= chunk:
+                    flush()
+            flush()
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise SourceError(Errors.E213.format(path=path, reason=f"line {reader.line_num}: {exc}"),
+                              code="E213") from None
+    warnings = []
+    if empty:
+        shown = ", ".join(empty[:10]) + (" ..." if len(empty) > 10 else "")
+        warnings.append(f"{len(empty)} row(s) of {path} have no text in '{text_column}' "
+                        f"and were left unlabelled: id {shown}")
+    return {"rows": n, "scored": n - len(empty), "empty": len(empty), "out": str(out), "warnings": warnings}
