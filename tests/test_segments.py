@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import segments_data as sd
 
-from vocseg import config, segments
+from vocseg import config, segments, store
 from vocseg.errors import ConfigError
 from vocseg.segments import clv, filters, protected, rfm
 from vocseg.segments.lookalike import lookalike
@@ -366,3 +366,20 @@ def test_lookalike_ranks_the_planted_group_first(db):
     assert all(r["customer_id"] not in segments.members(db, "happy") for r in ranked)
     scores = [r["similarity"] for r in ranked]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_forget_erases_features_memberships_and_sync_log(world):
+    db, _ = world
+    segments.segment(db, _cfg())
+    cid = segments.members(db, "unhappy")[0]
+    db.conn.execute(
+        "INSERT INTO cohort_sync_log (target, cohort, customer_id, action, batch_key, synced_at) "
+        "VALUES ('http://x/', 'unhappy', ?, 'join', 'k', '2025-01-01')", [cid])
+    store.forget(db, str(cid))
+    for table in ("customer_features", "segment_memberships", "cohort_sync_log"):
+        n = db.conn.execute(f"SELECT count(*) FROM {table} WHERE customer_id = ?", [cid]).fetchone()[0]
+        assert n == 0, table
+    # the next run works without them
+    again = segments.segment(db, _cfg())
+    assert again["customers"] == 119
+    assert cid not in segments.members(db, "unhappy")
