@@ -105,6 +105,11 @@ class CrawlState:
     def set_mark(self, key: str, value: str) -> None:
         self._new_marks[key] = value
 
+    def discard_pending(self) -> None:
+        """Forget this run's unsaved entries (their batch was not stored)."""
+        self._new_seen.clear()
+        self._new_marks.clear()
+
     def save(self, run_id: int | None, *, marks: bool = True) -> None:
         """Write new fingerprints (and marks) inside the caller's transaction."""
         now = store.now()
@@ -325,14 +330,13 @@ def crawl(
         failures += (
             [getattr(crawler, "vocseg_failure", None)] if hasattr(crawler, "vocseg_failure") else []
         )
-        if failures:
-            raise SourceError(Errors.E506.format(spider=spider, reason=failures[0]), code="E506")
         stats = crawler.stats.get_stats() if crawler.stats else {}
         result = result_from_stats(spider, stats)
-        if result.pages == 0 and result.errors:
-            counts.update(result.as_dict())
-            raise SourceError(Errors.E507.format(spider=spider, errors=result.errors), code="E507")
         result.run_id = counts["run_id"]
         result.seconds = round(time.perf_counter() - t0, 3)
         counts.update({k: v for k, v in result.as_dict().items() if k not in ("spider", "run_id")})
+        if failures:  # the run is recorded as failed, with what it did store
+            raise SourceError(Errors.E506.format(spider=spider, reason=failures[0]), code="E506")
+        if result.pages == 0 and result.errors:
+            raise SourceError(Errors.E507.format(spider=spider, errors=result.errors), code="E507")
     return result

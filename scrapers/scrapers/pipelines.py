@@ -8,6 +8,7 @@ import logging
 from dataclasses import asdict, fields
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from scrapers.items import DocumentItem, PageErrorItem
 from vocseg import store
@@ -80,7 +81,8 @@ class StorePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("VOCSEG_BATCH_SIZE", 500)
-        self.records, self.errors = [], []
+        self.records, self.errors, self.seen = [], [], []
+        self.failed = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -103,6 +105,8 @@ class StorePipeline:
         self.crawler.vocseg_state = self.state  # read by the incremental middlewares
 
     def process_item(self, item):
+        if self.failed:
+            raise DropItem("the store failed earlier in this crawl", log_level="DEBUG")
         stats = self.crawler.stats
         if isinstance(item, PageErrorItem):
             fp = fingerprint(
@@ -110,11 +114,11 @@ class StorePipeline:
             )
             stats.inc_value("vocseg/page_errors")
             if not self.state.is_known(fp):  # a broken page is quarantined once, not per crawl
-                self.state.add_seen(fp, item.url)
+                self.seen.append((fp, item.url))
                 self.errors.append({"url": item.url, "reason": item.reason, "raw": item.raw})
         else:
             rec = dict(vars(item))  # flat dataclass: no need for asdict's deep copy
-            self.state.add_seen(fingerprint(rec), item.url)
+            self.seen.append((fingerprint(rec), item.url))
             record = {k: v for k, v in rec.items() if v is not None and k not in ("source", "kind")}
             record.update(_source=item.source, _kind=item.kind, _line=item.url)
             self.records.append(record)
@@ -124,9 +128,12 @@ class StorePipeline:
         return item
 
     def flush(self, final: bool = False):
-        records, errors = self.records, self.errors
-        self.records, self.errors = [], []
+        records, errors, seen = self.records, self.errors, self.seen
+        self.records, self.errors, self.seen = [], [], []
         spider = self.crawler.spider
+        # Fingerprints are saved in the same transaction as their batch, never without it.
+        for fp, url in seen:
+            self.state.add_seen(fp, url)
         try:
             counts = store_batch(
                 self.db,
@@ -139,16 +146,21 @@ class StorePipeline:
                 marks=final,
             )
         except Exception as exc:
-            # `vocseg crawl` turns this into a failed run with a one-line error
+            # Stop here: `vocseg crawl` turns this into a failed run with a one-line error.
+            self.failed = True
+            self.state.discard_pending()
             self.crawler.vocseg_failure = f"storing {len(records)} items failed: {exc}"
+            if not final:
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
             raise
         for key in COUNT_KEYS:
             self.crawler.stats.inc_value(f"vocseg/{key}", counts[key])
 
     def close_spider(self):
-        failed = False
+        failed = self.failed
         try:
-            self.flush(final=True)
+            if not failed:
+                self.flush(final=True)
         except Exception:
             failed = True
             raise
