@@ -240,13 +240,20 @@ def test_feed_and_appstore_reviews_arrive_once(site, crawl, db_path):
     assert crawl("feed", "-a", f"start_urls={site.url}/feed.rss")["inserted"] == 0
 
 
-def test_bad_spider_arguments_are_a_usage_error(site, crawl):
-    out = crawl("reviews", cli=True, expect=2)
-    assert "E505" in out["stderr"] and "start_urls" in out["stderr"]
-    out = crawl("reviews", "-a", f"start_urls={site.url}/", "-a", "folow=a", expect=1)
-    assert out["error"] == "E505" and "folow" in out["message"]
-    assert crawl("nosuch", expect=1)["error"] == "E502"
+def test_bad_spider_arguments_are_a_usage_error_before_any_request(site, cli, db_path):
+    # refused before the reactor starts, so these run in this process
+    code, _, err = cli("crawl", "reviews")
+    assert code == 2 and "E505" in err and "start_urls" in err
+    code, _, err = cli("crawl", "reviews", "-a", f"start_urls={site.url}/", "-a", "folow=a")
+    assert code == 2 and "E505" in err and "folow" in err
+    code, _, err = cli("crawl", "appstore", "-a", f"base_url={site.url}")
+    assert code == 2 and "app_id" in err
+    code, _, err = cli("crawl", "nosuch")
+    assert code == 2 and "E502" in err and "reviews" in err
+    code, _, err = cli("crawl", "feed", "-a", "start_urls")
+    assert code == 2 and "E503" in err
     assert sum(site.site.hits.values()) == 0
+    assert "twisted.internet.reactor" not in sys.modules
 
 
 def test_http_cache_serves_a_rerun_from_disk(site, tmp_path, db_path):

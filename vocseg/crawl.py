@@ -250,6 +250,25 @@ def parse_spider_args(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def check_spider(settings: Any, spider: str, args: Mapping[str, str]) -> None:
+    """Refuse an unknown spider (E502) or arguments it cannot work with (E505), before any
+    reactor starts or request goes out."""
+    from scrapy.spiderloader import get_spider_loader
+
+    loader = get_spider_loader(settings)
+    available = sorted(loader.list())
+    if spider not in available:
+        raise UsageError(
+            Errors.E502.format(spider=spider, available=", ".join(available)), code="E502"
+        )
+    try:
+        probe = loader.load(spider)(**args)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(Errors.E505.format(spider=spider, reason=exc), code="E505") from None
+    if getattr(probe, "arg_error", None):
+        raise UsageError(Errors.E505.format(spider=spider, reason=probe.arg_error), code="E505")
+
+
 def _reactor_already_ran() -> bool:
     reactor = sys.modules.get("twisted.internet.reactor")
     return bool(reactor is not None and getattr(reactor, "_startedBefore", False))
@@ -295,16 +314,12 @@ def crawl(
     if _reactor_already_ran():
         raise VocsegError(Errors.E504, code="E504")
     settings = scrapy_settings(cfg, incremental=not full and cfg.incremental)
+    check_spider(settings, spider, args)
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
     process = CrawlerProcess(settings)
-    available = sorted(process.spider_loader.list())
-    if spider not in available:
-        raise UsageError(
-            Errors.E502.format(spider=spider, available=", ".join(available)), code="E502"
-        )
     t0 = time.perf_counter()
     with store.run(db, f"crawl {spider}", {"spider": spider, "args": args, "full": full}) as counts:
         crawler = process.create_crawler(spider)
@@ -322,10 +337,6 @@ def crawl(
         crawler.signals.connect(on_response, signal=signals.response_received)
         deferred = process.crawl(crawler, **args)
         deferred.addErrback(lambda f: failures.append(f.getErrorMessage()))
-        # The spider exists now; refuse bad arguments before any request goes out.
-        bad_args = failures[0] if failures else getattr(crawler.spider, "arg_error", None)
-        if bad_args:
-            raise UsageError(Errors.E505.format(spider=spider, reason=bad_args), code="E505")
         process.start()
         failures += (
             [getattr(crawler, "vocseg_failure", None)] if hasattr(crawler, "vocseg_failure") else []
