@@ -66,12 +66,31 @@ class EnrichConfig:
 class TopicsConfig:
     min_size: int = _f(0, "Minimum topic size; 0 scales it to the corpus.")
     seed: int = _f(42, "Random seed so a refit on the same data gives the same topics.")
+    threshold: float = _f(
+        0.3,
+        "Minimum cosine similarity between a document and its topic's centroid; documents "
+        "below it stay unassigned (outliers) and are pooled to detect emerging themes.",
+    )
+    match_threshold: float = _f(
+        0.7, "On --refit, a new topic keeps an old topic's id and label when their centroids' "
+        "cosine similarity is at least this.",
+    )
+    representation: str = _f("keybert", "Keyword representation: keybert (KeyBERT-like) or mmr.")
+    ngram_max: int = _f(2, "Longest keyword phrase, in words.")
+    top_n_words: int = _f(10, "Keywords kept per topic.")
+    stop_words: list = _f([], "Extra stop words kept out of keywords and labels (brand names...).")
 
 
 @dataclass(frozen=True)
 class ReportConfig:
     period: str = _f("week", "Reporting period: day, week or month.")
     alpha: float = _f(0.01, "False-discovery rate for calling a topic shift significant.")
+    baseline_periods: int = _f(8, "Earlier periods that form the baseline of the latest one.")
+    min_count: int = _f(
+        5, "Minimum volume: a topic is tested only when its latest or expected count reaches this."
+    )
+    quotes: int = _f(3, "Verbatim quotes shown per topic.")
+    top_topics: int = _f(15, "Topics shown in full in the HTML and Markdown reports.")
 
 
 @dataclass(frozen=True)

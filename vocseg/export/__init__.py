@@ -1,0 +1,1 @@
+"""Exports for pandas and BI tools (documents)."""

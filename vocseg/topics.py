@@ -1,0 +1,581 @@
+"""Topics: BERTopic on the cached sentence embeddings, with VoC defaults and stable ids.
+
+BERTopic is called inside these functions, never subclassed or kept as a central object.
+What a user relies on lives in the store (``topics``, ``document_topics``...); the fitted
+model is saved beside the store (``<store>.topics/model-<run>/``, BERTopic's safetensors
+format, the embedding model referenced by name, no pickle) only so that ``update`` can
+assign new documents without refitting.
+
+VoC defaults: @handles and links are dropped before embedding and counting words (they say
+whom a post is addressed to, not what it is about); stop words and 1-2 word phrases in the
+vectorizer; KeyBERT-like keywords re-ranked by MMR; 2-4 word labels without stop words; a
+minimum topic size that grows with the corpus; outliers re-assigned to the nearest topic
+centroid when similar enough; seeded UMAP so that a rerun gives the same topics.
+
+Example::
+
+    from vocseg import config, store, topics
+    db = store.open("vocseg.db"); cfg = config.load()
+    topics.fit(db, cfg)               # first time
+    topics.update(db, cfg)            # new documents, same model
+    topics.fit(db, cfg, refit=True)   # refit; ids and renamed labels survive
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from vocseg import models, store
+from vocseg.config import Config, TopicsConfig
+from vocseg.errors import Errors, StageOrderError, StoreError, UsageError
+
+ProgressFn = Callable[[int, int | None], None]
+
+MIN_DOCUMENTS = 20
+#: words that carry no topic in customer text, on top of scikit-learn's English list
+VOC_STOP_WORDS = frozenset(
+    """im ive id ill dont didnt doesnt cant couldnt wont wouldnt isnt wasnt arent werent hasnt
+    havent youre theyre thats theres whats lets just really get got getting like would also
+    even still one thing things know want need make made going gonna wanna ok okay yes yeah
+    thanks thank thx pls please hi hello hey amp http https www com rt via lol oh ve ll
+    re don didn doesn isn wasn aren weren hasn haven wouldn couldn shouldn won ain""".split()
+)
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | VOC_STOP_WORDS
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_ENTITY = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_']+\b"
+
+
+def topic_text(text: str) -> str:
+    """The text topics see: no @handles, links or HTML entities (the original if nothing is left)."""
+    s = _URL.sub(" ", _HANDLE.sub(" ", text))
+    for ent, ch in _ENTITY.items():
+        s = s.replace(ent, ch)
+    s = re.sub(r"#(\w)", r"\1", s)
+    s = " ".join(s.split())
+    return s if len(s) >= 3 else text
+
+
+def _preprocess(text: str) -> str:
+    return topic_text(text).lower()
+
+
+def min_topic_size(n: int, cfg: TopicsConfig) -> int:
+    """``cfg.min_size``, else half the square root of the corpus size, kept within [10, 150].
+
+    Square-root growth keeps topics readable: ~15 for a thousand documents, ~50 for ten
+    thousand, where a fixed size would split small corpora into fragments of one theme.
+    """
+    if cfg.min_size > 0:
+        return cfg.min_size
+    return int(min(150, max(10, round(0.5 * n**0.5))))
+
+
+def make_label(keywords: Sequence[str], stop_words: frozenset[str] = STOP_WORDS) -> str:
+    """A readable 2-4 word label from ranked keywords, with no stop words or near-repeats."""
+    words: list[str] = []
+    groups: list[list[str]] = []
+    for kw in keywords:
+        toks = [t for t in kw.split() if t.lower() not in stop_words and len(t) > 1]
+        new = [t for t in toks if not any(_same_stem(t, w) for w in words)]
+        if not new or len(words) + len(new) > 4:
+            continue
+        words.extend(new)
+        groups.append(new)
+        if len(words) >= 3:
+            break
+    return ", ".join(" ".join(g) for g in groups)
+
+
+def _same_stem(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    n = min(len(a), len(b), 5)
+    return a == b or (n >= 4 and a[:n] == b[:n])
+
+
+# --- the model (pure: data in, data out) ------------------------------------------------
+
+
+@dataclass
+class FitResult:
+    """A fitted BERTopic model and what vocseg keeps of it."""
+
+    model: Any  # bertopic.BERTopic
+    model_topics: np.ndarray  # model topic per document (-1: unassigned)
+    similarity: np.ndarray  # cosine similarity of each document to its topic's centroid
+    keywords: dict[int, list[str]]  # model topic -> ranked keywords
+    centroids: dict[int, np.ndarray]  # model topic -> mean unit embedding of its documents
+    min_size: int
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1, norms)
+
+
+def build_model(n: int, cfg: TopicsConfig, embedder: Any):  # noqa: ANN201 - BERTopic
+    """A BERTopic configured with vocseg's VoC defaults for a corpus of ``n`` documents."""
+    from bertopic import BERTopic
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+    from bertopic.vectorizers import ClassTfidfTransformer
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    size = min_topic_size(n, cfg)
+    stop = sorted(STOP_WORDS | {w.lower() for w in cfg.stop_words})
+    if cfg.representation not in ("keybert", "mmr"):
+        raise UsageError(
+            Errors.E307.format(what="topics.representation", value=cfg.representation,
+                               reason="use keybert or mmr"), code="E307")
+    # fewer candidate words than KeyBERTInspired's 100: each is embedded, and 40 keep the labels
+    representation = (
+        KeyBERTInspired(top_n_words=cfg.top_n_words, nr_candidate_words=40, nr_samples=250,
+                        nr_repr_docs=5, random_state=cfg.seed)
+        if cfg.representation == "keybert"
+        else MaximalMarginalRelevance(diversity=0.3, top_n_words=cfg.top_n_words)
+    )
+    return BERTopic(
+        embedding_model=embedder,
+        # seeded UMAP: deterministic (single-threaded), so a rerun gives the same topics
+        umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                        random_state=cfg.seed, low_memory=True),
+        hdbscan_model=HDBSCAN(min_cluster_size=size, min_samples=min(size, 5), metric="euclidean",
+                              cluster_selection_method="eom", prediction_data=False),
+        vectorizer_model=CountVectorizer(stop_words=stop, ngram_range=(1, cfg.ngram_max),
+                                         token_pattern=TOKEN_PATTERN, preprocessor=_preprocess,
+                                         max_features=50_000),
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        representation_model=representation,
+        top_n_words=cfg.top_n_words,
+        calculate_probabilities=False,
+        verbose=False,
+    )
+
+
+def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, embedder: Any) -> FitResult:
+    """Fit topics on ``texts`` and their (n, dim) ``embeddings``; re-assign outliers.
+
+    Outliers (HDBSCAN's -1) join the topic with the most similar centroid; a document
+    whose similarity to every centroid is below ``cfg.threshold`` stays unassigned.
+
+    Example: ``fit_texts(texts, embedder.encode(texts), TopicsConfig(), embedder).model_topics``
+    """
+    docs = [topic_text(t) for t in texts]
+    model = build_model(len(docs), cfg, embedder)
+    # keywords are computed once, below, on the topics after outlier reduction
+    representation, model.representation_model = model.representation_model, None
+    raw = np.asarray(model.fit_transform(docs, embeddings=embeddings)[0])
+    if (raw >= 0).any() and (raw == -1).any():
+        # every outlier to its nearest topic embedding (HDBSCAN members' centroid); our
+        # threshold below decides who stays unassigned
+        raw = np.asarray(model.reduce_outliers(docs, raw.tolist(), strategy="embeddings",
+                                               embeddings=embeddings, threshold=0.0))
+    model.update_topics(docs, topics=raw.tolist(), top_n_words=cfg.top_n_words,
+                        vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
+                        representation_model=representation)
+    unit = _normalize(np.asarray(embeddings, dtype=np.float32))
+    centroids = {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
+    sim = np.zeros(len(docs), dtype=np.float32)
+    for k, c in centroids.items():
+        mask = raw == k
+        sim[mask] = unit[mask] @ (c / (np.linalg.norm(c) or 1.0))
+    assigned = np.where((raw >= 0) & (sim >= cfg.threshold), raw, -1)
+    keywords = {
+        int(k): [w for w, _ in model.get_topic(int(k)) or [] if w] for k in centroids
+    }
+    return FitResult(model, assigned, sim, keywords, centroids, min_topic_size(len(docs), cfg))
+
+
+def match_topics(old: dict[int, np.ndarray], new: dict[int, np.ndarray], threshold: float) -> dict[int, int]:
+    """Map new model topics to old topic ids, one to one, by centroid cosine similarity."""
+    from scipy.optimize import linear_sum_assignment
+
+    if not old or not new:
+        return {}
+    old_ids, new_ids = list(old), list(new)
+    a = _normalize(np.stack([old[i] for i in old_ids]))
+    b = _normalize(np.stack([new[i] for i in new_ids]))
+    sim = b @ a.T
+    rows, cols = linear_sum_assignment(-sim)
+    return {new_ids[r]: old_ids[c] for r, c in zip(rows, cols) if sim[r, c] >= threshold}
+
+
+# --- the store (IO at the edges) ------------------------------------------------------
+
+
+def model_root(db: sqlite_utils.Database) -> Path:
+    """Folder beside the store holding saved topic models (``vocseg.db`` -> ``vocseg.db.topics``)."""
+    path = Path(str(getattr(db, "path", "vocseg.db")))
+    return path.with_name(path.name + ".topics")
+
+
+def current_model(db: sqlite_utils.Database) -> dict[str, Any] | None:
+    row = db.execute(
+        "SELECT * FROM topic_models WHERE is_current = 1 ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    cols = [c[0] for c in db.execute("SELECT * FROM topic_models LIMIT 0").description]
+    return dict(zip(cols, row))
+
+
+def _customer_documents(db: sqlite_utils.Database, where: str = "", args: Sequence[Any] = ()) -> list[tuple]:
+    sql = ("SELECT d.id, d.text, d.content_hash FROM documents d "
+           "LEFT JOIN document_topics dt ON dt.document_id = d.id "
+           f"WHERE d.role IS NOT 'agent' {where} ORDER BY d.id")
+    return db.execute(sql, list(args)).fetchall()
+
+
+def embeddings(db: sqlite_utils.Database, texts: Sequence[str], embedder: Any, model_id: str) -> np.ndarray:
+    """Topic-text embeddings of documents' ``texts`` (float32, input order).
+
+    A text that :func:`topic_text` leaves unchanged is read from the enrich cache (computed
+    and cached there if missing). One it changes (handles, links) is encoded afresh and not
+    cached: the cache is erased with documents by their own content hash only.
+    """
+    from vocseg.enrich import embed
+
+    texts = list(texts)
+    cleaned = [topic_text(t) for t in texts]
+    same = [i for i, (t, c) in enumerate(zip(texts, cleaned)) if t == c]
+    other = [i for i, (t, c) in enumerate(zip(texts, cleaned)) if t != c]
+    parts: dict[int, np.ndarray] = {}
+    if same:
+        vecs = embed.ensure(db, [texts[i] for i in same], embedder, model_id)
+        parts.update(zip(same, np.asarray(vecs, dtype=np.float32)))
+    if other:
+        vecs = embed.encode(embedder, [cleaned[i] for i in other])
+        parts.update(zip(other, vecs.astype("<f2").astype(np.float32)))
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([parts[i] for i in range(len(texts))])
+
+
+def fit(db: sqlite_utils.Database, cfg: Config, *, refit: bool = False, embedder: Any = None,
+        progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Fit topics over the customer documents and write the topic tables.
+
+    With ``refit`` an existing model is replaced; new topics whose centroid matches an
+    old topic's keep its id and any label given with ``rename``.
+
+    Example: ``topics.fit(db, config.load())["topics"]``
+    """
+    started = time.monotonic()
+    previous = current_model(db)
+    if previous and not refit:
+        raise UsageError(Errors.E301.format(model_id=previous["id"], created_at=previous["created_at"]),
+                         code="E301")
+    rows = _customer_documents(db)
+    if len(rows) < MIN_DOCUMENTS:
+        raise StageOrderError(Errors.E302.format(n=len(rows), need=MIN_DOCUMENTS), code="E302")
+    progress = progress or (lambda advance, total=None: None)
+    progress(0, 4)
+    with store.run(db, "topics fit", {"refit": refit}) as counts:
+        embedder = embedder or models.load_embedder(cfg.models)
+        texts = [r[1] for r in rows]
+        emb = embeddings(db, texts, embedder, models.embedding_model_id(cfg.models))
+        progress(1, None)
+        result = fit_texts(texts, emb, cfg.topics, embedder)
+        progress(1, None)
+        folder = model_root(db) / f"model-{counts['run_id']}"
+        _save(result.model, folder, cfg)
+        progress(1, None)
+        old = _old_centroids(db) if previous else {}
+        mapping = match_topics(old, result.centroids, cfg.topics.match_threshold)
+        written = _write_fit(db, cfg, rows, result, mapping, folder, counts["run_id"])
+        progress(1, None)
+        counts.update(written, seconds=round(time.monotonic() - started, 1))
+    _prune_models(db)
+    return dict(counts)
+
+
+def _save(model: Any, folder: Path, cfg: Config) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    # scikit-learn >= 1.6 keeps numpy ints in vocabulary_, which BERTopic's JSON config cannot hold
+    vec = model.vectorizer_model
+    vec.vocabulary_ = {str(k): int(v) for k, v in vec.vocabulary_.items()}
+    try:
+        model.save(str(tmp), serialization="safetensors", save_ctfidf=True,
+                   save_embedding_model=cfg.models.embedding)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    except OSError as exc:
+        raise StoreError(Errors.E308.format(path=folder, reason=exc), code="E308") from None
+
+
+def _prune_models(db: sqlite_utils.Database, keep: int = 2) -> None:
+    """Delete saved model folders other than the newest ``keep`` (tables keep their history)."""
+    root = model_root(db)
+    paths = [r[0] for r in db.execute("SELECT path FROM topic_models ORDER BY id DESC")]
+    for p in paths[keep:]:
+        shutil.rmtree(root / p, ignore_errors=True)
+
+
+def _old_centroids(db: sqlite_utils.Database) -> dict[int, np.ndarray]:
+    rows = db.execute("SELECT id, centroid FROM topics WHERE is_active = 1 AND centroid IS NOT NULL")
+    return {int(i): np.frombuffer(b, dtype="<f4").copy() for i, b in rows}
+
+
+def _write_fit(db: sqlite_utils.Database, cfg: Config, rows: list[tuple], result: FitResult,
+               mapping: dict[int, int], folder: Path, run_id: int) -> dict[str, Any]:
+    now = store.now()
+    conn = db.conn
+    sizes = {k: int((result.model_topics == k).sum()) for k in result.centroids}
+    with store.transaction(db):
+        conn.execute("UPDATE topic_models SET is_current = 0")
+        model_id = conn.execute(
+            "INSERT INTO topic_models (run_id, created_at, path, embedding_model, n_documents, "
+            "min_size, threshold, params, is_current) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            [run_id, now, folder.name, cfg.models.embedding, len(rows), result.min_size,
+             cfg.topics.threshold, json.dumps({"seed": cfg.topics.seed,
+                                               "representation": cfg.topics.representation})],
+        ).lastrowid
+        # topics no new topic matched are kept for history but inactive
+        conn.execute(
+            f"UPDATE topics SET is_active = 0, size = 0, updated_at = ? WHERE is_active = 1 "
+            f"AND id NOT IN ({','.join('?' * len(mapping))})", [now, *mapping.values()])
+        topic_of: dict[int, int] = {}
+        for k in sorted(result.centroids, key=lambda k: -sizes[k]):
+            kws = result.keywords.get(k, [])
+            label = make_label(kws) or f"topic {k}"
+            blob = result.centroids[k].astype("<f4").tobytes()
+            if k in mapping:
+                tid = mapping[k]
+                conn.execute(
+                    "UPDATE topics SET label = CASE WHEN is_custom_label = 1 THEN label ELSE ? END, "
+                    "keywords = ?, size = ?, centroid = ?, model_id = ?, is_active = 1, "
+                    "merged_into = NULL, updated_at = ? WHERE id = ?",
+                    [label, json.dumps(kws), sizes[k], blob, model_id, now, tid])
+            else:
+                tid = conn.execute(
+                    "INSERT INTO topics (label, keywords, size, centroid, model_id, created_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [label, json.dumps(kws), sizes[k], blob, model_id, now, now]).lastrowid
+            topic_of[k] = int(tid)
+            conn.execute("INSERT INTO topic_model_topics (model_id, model_topic, topic_id) "
+                         "VALUES (?, ?, ?)", [model_id, k, tid])
+        assigned = [
+            (r[0], topic_of.get(int(k)), float(s), r[2], model_id, run_id, now)
+            for r, k, s in zip(rows, result.model_topics, result.similarity)
+        ]
+        conn.executemany(
+            "INSERT OR REPLACE INTO document_topics (document_id, topic_id, similarity, "
+            "content_hash, model_id, run_id, assigned_at) VALUES (?, ?, ?, ?, ?, ?, ?)", assigned)
+        _refresh_topics(db, list(topic_of.values()))
+    unassigned = int((result.model_topics < 0).sum())
+    return {"model_id": model_id, "documents": len(rows), "topics": len(topic_of),
+            "kept_ids": len(mapping), "new_topics": len(topic_of) - len(mapping),
+            "unassigned": unassigned, "unassigned_share": round(unassigned / len(rows), 4),
+            "min_size": result.min_size}
+
+
+def _refresh_topics(db: sqlite_utils.Database, topic_ids: list[int], n_repr: int = 5) -> None:
+    """Recount sizes, pick representative documents and map each topic to a need."""
+    conn = db.conn
+    needs = _topic_needs(db)
+    for tid in topic_ids:
+        size = conn.execute("SELECT COUNT(*) FROM document_topics WHERE topic_id = ?", [tid]).fetchone()[0]
+        need, share = needs.get(tid, (None, None))
+        conn.execute("UPDATE topics SET size = ?, need = ?, need_share = ? WHERE id = ?",
+                     [size, need, share, tid])
+        conn.execute("DELETE FROM topic_representatives WHERE topic_id = ?", [tid])
+        best = conn.execute(
+            "SELECT dt.document_id, dt.similarity, d.content_hash FROM document_topics dt "
+            "JOIN documents d ON d.id = dt.document_id WHERE dt.topic_id = ? "
+            "ORDER BY dt.similarity DESC, dt.document_id LIMIT ?", [tid, n_repr * 4]).fetchall()
+        seen: set[str] = set()
+        for doc_id, sim, h in best:
+            if h in seen:
+                continue
+            seen.add(h)
+            conn.execute("INSERT INTO topic_representatives (topic_id, document_id, rank, similarity) "
+                         "VALUES (?, ?, ?, ?)", [tid, doc_id, len(seen), sim])
+            if len(seen) >= n_repr:
+                break
+
+
+def _topic_needs(db: sqlite_utils.Database, min_share: float = 0.3, min_lift: float = 1.5) -> dict[int, tuple[str, float]]:
+    """Topic -> (need, share of its documents expressing it), where one need clearly fits."""
+    if "document_needs" not in db.table_names():
+        return {}
+    rows = db.execute(
+        "SELECT dt.topic_id, dn.need, COUNT(DISTINCT dn.document_id) FROM document_needs dn "
+        "JOIN document_topics dt ON dt.document_id = dn.document_id "
+        "WHERE dn.weight > 0 GROUP BY dt.topic_id, dn.need").fetchall()
+    sizes = dict(db.execute("SELECT topic_id, COUNT(*) FROM document_topics GROUP BY topic_id").fetchall())
+    total = sum(sizes.values()) or 1
+    overall: dict[str, int] = {}
+    for _, need, n in rows:
+        overall[need] = overall.get(need, 0) + n
+    best: dict[int, tuple[str, float]] = {}
+    for tid, need, n in rows:
+        if tid is None or not sizes.get(tid):
+            continue
+        share = n / sizes[tid]
+        lift = share / (overall[need] / total)
+        if share >= min_share and lift >= min_lift and share > best.get(tid, ("", 0.0))[1]:
+            best[tid] = (need, round(share, 3))
+    return best
+
+
+def load_model(db: sqlite_utils.Database, embedder: Any) -> tuple[Any, dict[str, Any]]:
+    """The current saved BERTopic model (loaded offline with ``embedder``) and its row."""
+    from bertopic import BERTopic
+
+    row = current_model(db)
+    if row is None:
+        raise StageOrderError(Errors.E303.format(path=getattr(db, "path", "?")), code="E303")
+    path = model_root(db) / row["path"]
+    try:
+        return BERTopic.load(str(path), embedding_model=embedder), row
+    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one actionable line
+        raise StoreError(Errors.E304.format(path=path, reason=str(exc).splitlines()[0][:200]),
+                         code="E304") from None
+
+
+def pending(db: sqlite_utils.Database) -> int:
+    """Customer documents not yet assigned (new, or changed since they were)."""
+    return db.execute(
+        "SELECT COUNT(*) FROM documents d LEFT JOIN document_topics dt ON dt.document_id = d.id "
+        "WHERE d.role IS NOT 'agent' AND (dt.document_id IS NULL OR dt.content_hash != d.content_hash)"
+    ).fetchone()[0]
+
+
+def update(db: sqlite_utils.Database, cfg: Config, *, embedder: Any = None,
+           progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Assign new or changed documents with the saved model, without refitting.
+
+    Example: ``topics.update(db, config.load())["assigned"]``
+    """
+    started = time.monotonic()
+    row = current_model(db)
+    if row is None:
+        raise StageOrderError(Errors.E303.format(path=getattr(db, "path", "?")), code="E303")
+    rows = _customer_documents(
+        db, "AND (dt.document_id IS NULL OR dt.content_hash != d.content_hash)")
+    if not rows:
+        return {"documents": 0, "assigned": 0, "unassigned": 0, "model_id": row["id"]}
+    progress = progress or (lambda advance, total=None: None)
+    progress(0, len(rows))
+    with store.run(db, "topics update") as counts:
+        embedder = embedder or models.load_embedder(cfg.models)
+        model, row = load_model(db, embedder)
+        texts = [topic_text(r[1]) for r in rows]
+        emb = embeddings(db, [r[1] for r in rows], embedder, models.embedding_model_id(cfg.models))
+        predicted, _ = model.transform(texts, embeddings=emb)
+        predicted = np.asarray(predicted)
+        mapping = dict(db.execute("SELECT model_topic, topic_id FROM topic_model_topics WHERE model_id = ?",
+                                  [row["id"]]).fetchall())
+        centroids = {int(i): c for i, c in _old_centroids(db).items()}
+        unit = _normalize(emb)
+        now = store.now()
+        out = []
+        for r, k, u in zip(rows, predicted, unit):
+            tid = mapping.get(int(k))
+            c = centroids.get(tid) if tid is not None else None
+            sim = float(u @ (c / (np.linalg.norm(c) or 1.0))) if c is not None else 0.0
+            out.append((r[0], tid if sim >= row["threshold"] else None, sim, r[2], row["id"],
+                        counts["run_id"], now))
+        with store.transaction(db):
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO document_topics (document_id, topic_id, similarity, "
+                "content_hash, model_id, run_id, assigned_at) VALUES (?, ?, ?, ?, ?, ?, ?)", out)
+            _refresh_topics(db, [t for (t,) in db.execute("SELECT id FROM topics WHERE is_active = 1")])
+        progress(len(rows), None)
+        n_un = sum(1 for o in out if o[1] is None)
+        counts.update(model_id=row["id"], documents=len(rows), assigned=len(rows) - n_un,
+                      unassigned=n_un, seconds=round(time.monotonic() - started, 1))
+    return dict(counts)
+
+
+def list_topics(db: sqlite_utils.Database, *, all: bool = False) -> list[dict[str, Any]]:  # noqa: A002
+    """Active topics (``all``: merged and retired ones too), largest first, with quotes ids.
+
+    Example: ``[t["label"] for t in topics.list_topics(db)]``
+    """
+    where = "" if all else "WHERE t.is_active = 1"
+    rows = db.execute(
+        "SELECT t.id, t.label, t.is_custom_label, t.keywords, t.size, t.need, t.need_share, "
+        f"t.is_active, t.merged_into, t.updated_at FROM topics t {where} ORDER BY t.size DESC, t.id"
+    ).fetchall()
+    out = []
+    for r in rows:
+        reps = [d for (d,) in db.execute(
+            "SELECT document_id FROM topic_representatives WHERE topic_id = ? ORDER BY rank", [r[0]])]
+        out.append({"id": r[0], "label": r[1], "custom_label": bool(r[2]), "keywords": json.loads(r[3]),
+                    "size": r[4], "need": r[5], "need_share": r[6], "active": bool(r[7]),
+                    "merged_into": r[8], "updated_at": r[9], "representative_documents": reps})
+    return out
+
+
+def _active(db: sqlite_utils.Database, topic_id: int) -> None:
+    if not db.execute("SELECT 1 FROM topics WHERE id = ? AND is_active = 1", [topic_id]).fetchone():
+        raise UsageError(Errors.E305.format(topic_id=topic_id), code="E305")
+
+
+def rename(db: sqlite_utils.Database, topic_id: int, label: str) -> dict[str, Any]:
+    """Give a topic a human label; it survives ``update`` and ``fit --refit``.
+
+    Example: ``topics.rename(db, 3, "Late deliveries")``
+    """
+    label = " ".join(label.split())
+    if not label:
+        raise UsageError(Errors.E307.format(what="label", value=label, reason="it is empty"), code="E307")
+    _active(db, topic_id)
+    with store.transaction(db):
+        db.conn.execute("UPDATE topics SET label = ?, is_custom_label = 1, updated_at = ? WHERE id = ?",
+                        [label, store.now(), topic_id])
+    return {"id": topic_id, "label": label}
+
+
+def merge(db: sqlite_utils.Database, topic_ids: Sequence[int]) -> dict[str, Any]:
+    """Merge topics into the first id given: documents, model mapping, keywords, centroid.
+
+    Example: ``topics.merge(db, [3, 7])``
+    """
+    ids = list(dict.fromkeys(int(i) for i in topic_ids))
+    if len(ids) < 2:
+        raise UsageError(Errors.E306.format(ids=list(topic_ids)), code="E306")
+    for tid in ids:
+        _active(db, tid)
+    target, others = ids[0], ids[1:]
+    conn = db.conn
+    rows = conn.execute(
+        f"SELECT id, keywords, size, centroid FROM topics WHERE id IN ({','.join('?' * len(ids))})",
+        ids).fetchall()
+    weights = {r[0]: max(r[2], 1) for r in rows}
+    cents = [(np.frombuffer(r[3], dtype="<f4"), weights[r[0]]) for r in rows if r[3]]
+    centroid = sum(c * w for c, w in cents) / sum(w for _, w in cents) if cents else None
+    # keywords: interleave by size so the larger topic's words lead
+    lists = [json.loads(r[1]) for r in sorted(rows, key=lambda r: -r[2])]
+    keywords = list(dict.fromkeys(w for group in zip(*lists) for w in group))[:20] if lists else []
+    now = store.now()
+    marks = ",".join("?" * len(others))
+    with store.transaction(db):
+        conn.execute(f"UPDATE document_topics SET topic_id = ? WHERE topic_id IN ({marks})", [target, *others])
+        conn.execute(f"UPDATE topic_model_topics SET topic_id = ? WHERE topic_id IN ({marks})",
+                     [target, *others])
+        conn.execute(f"UPDATE topics SET is_active = 0, size = 0, merged_into = ?, updated_at = ? "
+                     f"WHERE id IN ({marks})", [target, now, *others])
+        conn.execute("UPDATE topics SET keywords = ?, centroid = ?, updated_at = ?, label = CASE WHEN "
+                     "is_custom_label = 1 THEN label ELSE ? END WHERE id = ?",
+                     [json.dumps(keywords), None if centroid is None else centroid.astype("<f4").tobytes(),
+                      now, make_label(keywords) or f"topic {target}", target])
+        conn.execute(f"DELETE FROM topic_representatives WHERE topic_id IN ({marks})", others)
+        _refresh_topics(db, [target])
+    size = conn.execute("SELECT size FROM topics WHERE id = ?", [target]).fetchone()[0]
+    return {"id": target, "merged": others, "size": size}
