@@ -252,7 +252,7 @@ def _segments(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | Non
 
 
 def _report(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
-    return mod.report(db, cfg, out=out / "report.html", fmt="html")
+    return mod.report(db, cfg, out=out / "report.html", fmt="html", progress=progress)
 
 
 #: later stages in data-flow order: (name, module, public function, how to call it)
