@@ -255,6 +255,31 @@ def test_report_section_names_the_movement(world):
     assert "Champions became unhappy" in report.markdown(data)
 
 
+def test_vocseg_report_has_the_segments_section(world):
+    """The report (built and rendered by vocseg.report) carries the section, escaped."""
+    from vocseg import report as report_mod
+
+    db, _ = world
+    cfg = config.Config()
+    segments.segment(db, cfg.segments)
+    cid = segments.members(db, "happy")[0]
+    for k in range(8):
+        sd.add_review(
+            db,
+            cid,
+            f"<script>alert({k})</script> [x](javascript:y) broken",
+            dt.date(2025, 6, 29),
+            satisfaction=0.0,
+            need="price",
+        )
+    segments.segment(db, cfg.segments)
+    md = report_mod.report(db, cfg, fmt="md", update=False)["text"]
+    assert "### Segments" in md and "became unhappy" in md
+    html = report_mod.report(db, cfg, fmt="html", update=False)["text"]
+    section = html[html.index('<section id="segments">') :]
+    assert "became unhappy" in section and "<script>alert" not in html
+
+
 def test_protected_attributes_are_refused(world):
     db, _ = world
     for name in (
@@ -374,10 +399,14 @@ def test_forget_erases_features_memberships_and_sync_log(world):
     cid = segments.members(db, "unhappy")[0]
     db.conn.execute(
         "INSERT INTO cohort_sync_log (target, cohort, customer_id, action, batch_key, synced_at) "
-        "VALUES ('http://x/', 'unhappy', ?, 'join', 'k', '2025-01-01')", [cid])
+        "VALUES ('http://x/', 'unhappy', ?, 'join', 'k', '2025-01-01')",
+        [cid],
+    )
     store.forget(db, str(cid))
     for table in ("customer_features", "segment_memberships", "cohort_sync_log"):
-        n = db.conn.execute(f"SELECT count(*) FROM {table} WHERE customer_id = ?", [cid]).fetchone()[0]
+        n = db.conn.execute(
+            f"SELECT count(*) FROM {table} WHERE customer_id = ?", [cid]
+        ).fetchone()[0]
         assert n == 0, table
     # the next run works without them
     again = segments.segment(db, _cfg())

@@ -124,10 +124,15 @@ def segments_section(db: sqlite_utils.Database, cfg: Config, latest: pd.Timestam
                      period: str) -> dict[str, Any] | None:
     """Data for the report's segments section; None leaves the section out.
 
-    Placeholder for the segments stage: return a JSON-ready dict here and fill the
-    ``segments`` block in templates/report.html.j2 and report.md.j2.
+    Segment sizes now and one ``period`` ago (by run time: memberships are dated when
+    `vocseg segment` saw them), movements between segments, needs and quotes. None until
+    `vocseg segment` has run.
     """
-    return None
+    if not _has(db, "segments") or not db.execute("SELECT 1 FROM segments LIMIT 1").fetchone():
+        return None
+    from vocseg.segments import report as segments_report
+
+    return segments_report.section(db, period=period, top=10)
 # ---- END SEGMENTS SECTION ------------------------------------------------------------------
 
 

@@ -150,3 +150,23 @@ def describe(
     name = "cluster-" + slug("-".join(parts))
     label = f"{mood.capitalize()} {value + ' ' if value else ''}customers talking about {need}"
     return name, label, top_needs
+
+
+def match_previous(
+    labels: pd.Series, previous: dict[str, set[int]], *, min_jaccard: float = 0.5
+) -> dict[int, str]:
+    """Cluster index -> the previous run's cluster name when they share most members
+    (Jaccard >= ``min_jaccard``, best pairs first), so names and histories stay stable
+    across refits instead of every run retiring and recreating its clusters."""
+    pairs = []
+    for c in sorted(set(labels)):
+        now = set(labels.index[labels == c].tolist())
+        for name, old in previous.items():
+            j = len(now & old) / len(now | old) if now or old else 0.0
+            if j >= min_jaccard:
+                pairs.append((j, c, name))
+    out: dict[int, str] = {}
+    for _, c, name in sorted(pairs, reverse=True):
+        if c not in out and name not in out.values():
+            out[c] = name
+    return out

@@ -195,8 +195,14 @@ def _write_features(db: sqlite_utils.Database, frame: pd.DataFrame, run_id: int,
 
 
 def _definitions(
-    frame: pd.DataFrame, cfg: config_mod.SegmentsConfig, rules: list[rfm.Rule], attrs: pd.DataFrame
+    frame: pd.DataFrame,
+    cfg: config_mod.SegmentsConfig,
+    rules: list[rfm.Rule],
+    attrs: pd.DataFrame,
+    previous: dict[str, set[int]] | None = None,
 ) -> tuple[list[SegmentDef], dict[str, pd.Index], dict[str, Any]]:
+    """Every segment's definition and members; ``previous`` maps the last run's cluster names
+    to their members, so a refit cluster that is mostly the same people keeps its name."""
     defs: list[SegmentDef] = []
     members: dict[str, pd.Index] = {}
     info: dict[str, Any] = {}
@@ -259,11 +265,13 @@ def _definitions(
                 "criterion": "highest silhouette over k = 2..max_clusters",
             }
             used: set[str] = set()
+            inherited = clusters.match_previous(fit.labels, previous or {})
             for c in sorted(set(fit.labels)):
                 idx = fit.labels.index[fit.labels == c]
                 name, label, top = clusters.describe(
                     voiced, idx, happy=cfg.happy_threshold, unhappy=cfg.unhappy_threshold
                 )
+                name = inherited.get(c, name)
                 base, i = name, 2
                 while name in used:
                     name, i = f"{base}-{i}", i + 1
@@ -333,7 +341,13 @@ def segment(
             raise StageOrderError(Errors.E409, code="E409")
         _write_features(db, frame, counts["run_id"], at)
         attrs = features.load_attributes(db, list(cfg.extra_features)).reindex(frame.index)
-        defs, members, cinfo = _definitions(frame, cfg, rules, attrs)
+        previous: dict[str, set[int]] = {}
+        for name, cid in db.conn.execute(
+            "SELECT s.name, m.customer_id FROM segment_memberships m JOIN segments s ON s.id = m.segment_id "
+            "WHERE s.kind = 'cluster' AND m.valid_to IS NULL"
+        ):
+            previous.setdefault(name, set()).add(cid)
+        defs, members, cinfo = _definitions(frame, cfg, rules, attrs, previous)
         has_docs = bool(db.conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone())
         matrices = {k: profiles.label_matrix(frame[k]) for k in ("needs", "topics")}
         for d in defs:
@@ -405,9 +419,14 @@ def update(
     """
     validate(cfg.segments)  # refuse a bad config before any work
     if db.conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone():
-        from vocseg import enrich
+        # imported here: they pull in the NLP stack, needed only when there are documents
+        from vocseg import enrich, models, topics
 
         enrich.enrich(db, cfg, progress=progress)
+        # topics feed the topic features; assign new documents if a topic model exists (fitting
+        # the first model is `vocseg topics fit`'s or `vocseg report`'s job, not this stage's)
+        if topics.current_model(db) is not None and topics.pending(db):
+            topics.update(db, cfg, embedder=models.load_embedder(cfg.models), progress=progress)
     if not force:
         row = db.conn.execute(
             "SELECT counts FROM runs WHERE command = 'segment' AND status = 'ok' ORDER BY id DESC LIMIT 1"

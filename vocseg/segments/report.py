@@ -8,6 +8,7 @@ run; the report renders it (``vocseg/report/templates/_segments.*``).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -113,6 +114,10 @@ def section(
     if "segments" not in db.table_names():
         return {"available": False}
     kinds = ("satisfaction", "rfm", "cohort", "cluster", "custom")
+    first = db.conn.execute("SELECT min(valid_from) FROM segment_memberships").fetchone()[0]
+    if first is not None and first > since_s:
+        # segmented for the first time within the period: compare with that first run
+        since_s = first
     now = memberships_at(db, until_s, kinds)
     then = memberships_at(db, since_s, kinds)
     labels = dict(db.conn.execute("SELECT name, label FROM segments"))
@@ -143,7 +148,10 @@ def section(
         )
     order = {"satisfaction": 0, "cohort": 1, "cluster": 2, "custom": 3}
     segs.sort(key=lambda s: (order.get(s["kind"], 9), -s["size"], s["name"]))
-    has_history = bool(len(then))
+    last = db.conn.execute(
+        "SELECT max(valid_from) FROM segment_memberships WHERE valid_from <= ?", [until_s]
+    ).fetchone()[0]
+    has_history = bool(len(then)) and last is not None and last > since_s
     return {
         "available": True,
         "since": since_s,
@@ -155,13 +163,19 @@ def section(
     }
 
 
+def _md(text: Any) -> str:
+    """Customer text made inert in Markdown (and in HTML a viewer passes through)."""
+    s = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~])", r"\\\1", s)
+
+
 def markdown(data: dict[str, Any]) -> str:
     """The section as Markdown (the HTML report may use its own template on the same data)."""
     if not data.get("available"):
         return ""
     lines = ["## Segments", ""]
     if data["movements"]:
-        lines += ["**Movements**", ""] + [f"- {m['text']}" for m in data["movements"]] + [""]
+        lines += ["**Movements**", ""] + [f"- {_md(m['text'])}" for m in data["movements"]] + [""]
     lines += [
         "| segment | customers | change | satisfaction | revenue share | top needs |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
@@ -176,5 +190,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines.append("")
     for s in data["segments"]:
         if s["kind"] == "cluster" and s["quotes"]:
-            lines += [f"**{s['label']}**", ""] + [f"> {q['text']}" for q in s["quotes"]] + [""]
+            lines += (
+                [f"**{_md(s['label'])}**", ""] + [f"> {_md(q['text'])}" for q in s["quotes"]] + [""]
+            )
     return "\n".join(lines)
