@@ -85,6 +85,8 @@ class Site:
     feed: list[Entry] = field(default_factory=list)
     app: list[Entry] = field(default_factory=list)
     hits: Counter = field(default_factory=Counter)
+    user_agents: Counter = field(default_factory=Counter)
+    port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -96,6 +98,7 @@ class Site:
         first.body += f" Write to me at {EMAIL} if you want photos."
         self.microdata = [self.entry() for _ in range(2 * self.per_page)]
         self.private = [self.entry() for _ in range(self.per_page)]
+        self.offsite = [self.entry()]
         self.broken_valid = [self.entry()]
         self.flaky = [self.entry() for _ in range(2)]
         for t in range(self.forum_topics):
@@ -168,6 +171,8 @@ class Site:
                 "/products/broken-blender",
                 "/products/flaky-fan",
                 "/private/secret-grill",
+                # same server, another host name: off the start URL's domain
+                f"http://localhost:{self.port}/products/elsewhere",
             ]
             body = "".join(f'<li><a class="product" href="{u}">{u}</a></li>' for u in links)
             return 200, "text/html", f"<html><body><h1>Shop</h1><ul>{body}</ul></body></html>"
@@ -177,6 +182,8 @@ class Site:
                 "text/html",
                 self.jsonld_page(path, path[10:], self.catalog[path[10:]], page),
             )
+        if path == "/products/elsewhere":
+            return 200, "text/html", self.jsonld_page(path, "Elsewhere", self.offsite, page)
         if path == "/private/secret-grill":
             return 200, "text/html", self.jsonld_page(path, "Secret grill", self.private, page)
         if path == "/microdata/toaster":
@@ -382,6 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         with self.site.lock:
             self.site.hits[parts.path] += 1
+            self.site.user_agents[self.headers.get("User-Agent", "")] += 1
         status, ctype, body = self.site.route(parts.path, parse_qs(parts.query))
         data = body.encode("utf-8")
         self.send_response(status)
@@ -404,7 +412,8 @@ class Server:
         handler = type("Handler", (_Handler,), {"site": site})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        site.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{site.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Self:

@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r"\bqz[a-z]+\b")
 
 # Polite features stay on (robots.txt, AutoThrottle, retries); only the waits are shortened.
-CONFIG = """
+USER_AGENT = "vocseg-test (+https://example.invalid/contact)"
+CONFIG = f"""
 [crawl]
+user_agent = "{USER_AGENT}"
 download_delay = 0.0
 autothrottle_start_delay = 0.0
 retry_backoff = 0.1
@@ -134,6 +136,11 @@ def test_reviews_arrive_once_robots_obeyed_broken_page_quarantined_and_rerun_is_
     assert not site.site.private_tokens() & set(stored)
     assert site.site.hits["/private/secret-grill"] == 0
     assert first["skipped_robots"] >= 1
+    # links off the start URL's domain are not followed
+    assert site.site.hits["/products/elsewhere"] == 0
+    assert not {e.token for e in site.site.offsite} & set(stored)
+    # every request said who we are, with the contact from config
+    assert set(site.site.user_agents) == {USER_AGENT}
     # the flaky page answered 503 once and was retried
     assert site.site.hits["/products/flaky-fan"] == 2
     # the broken JSON-LD block is quarantined with its URL and reason; its valid neighbour is kept
@@ -167,8 +174,13 @@ def test_reviews_arrive_once_robots_obeyed_broken_page_quarantined_and_rerun_is_
     stored = token_counts(db_path, "reviews:%")
     assert all(stored[e.token] == 1 for e in new) and set(stored) == site.site.review_tokens()
 
+    # --full ignores the crawl state: every page again, nothing stored twice
+    full = crawl("reviews", *args, "--full", cli=True)
+    assert full["pages"] >= first["pages"] and full["inserted"] == 0
+    assert full["stopped_pagination"] == 0
+
     runs = rows(db_path, "SELECT command, status, counts FROM runs ORDER BY id")
-    assert [(c, s) for c, s, _ in runs] == [("crawl reviews", "ok")] * 3
+    assert [(c, s) for c, s, _ in runs] == [("crawl reviews", "ok")] * 4
     assert json.loads(runs[0][2])["inserted"] == first["inserted"]
     assert {"pages", "items", "inserted", "duplicates", "quarantined"} <= set(first)
 
