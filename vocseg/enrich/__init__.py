@@ -28,14 +28,12 @@ import sqlite_utils
 
 from vocseg import models, store
 from vocseg.config import Config
-from vocseg.enrich import embed, needs, nlp, sentiment
+from vocseg.enrich import embed, needs, sentiment
 
 ProgressFn = Callable[[int, int | None], None]
 
 #: below this many documents, worker processes cost more than they save
 MIN_DOCS_FOR_WORKERS = 400
-#: spaCy components vocseg never uses
-UNUSED_SPACY = ()
 
 
 @dataclass
@@ -92,6 +90,8 @@ def fingerprint(versions: dict[str, Any]) -> str:
 
 def load_models(cfg: Config) -> Models:
     """Load spaCy (with vocseg's components), the embedder and the sentiment classifier."""
+    from vocseg.enrich import nlp
+
     disable = [] if cfg.enrich.entities else ["ner"]
     spacy_nlp = models.load_spacy(cfg.models, disable=disable)
     nlp.add_components(spacy_nlp)
@@ -225,6 +225,8 @@ def _label(score: float) -> str:
 
 def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     """Pure part of a batch: spaCy docs + models -> rows for every enrich table."""
+    from vocseg.enrich import nlp
+
     m = ctx.m
     sent_lists = [nlp.sent_records(doc) for _, doc in chunk]
     texts: list[str] = []

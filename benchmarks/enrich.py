@@ -1,0 +1,186 @@
+"""Enrichment speed: `vocseg enrich` over 20,000 tweet-length documents from the shared corpora.
+
+Documents: airline tweets, then TWCS support tweets, then VADER-gold movie snippets (all
+tweet-length), ingested into a temporary store with ``vocseg.ingest.ingest_records``. Each
+profile then runs ``vocseg enrich --json`` as a child process (model loading included) and
+a second time (the no-op re-run). Prints ONE JSON object with docs/s, seconds, peak RSS of
+the enrich process and its spaCy workers, and the held-out sentiment quality of each
+profile's classifier, since the fast profile trades some quality for speed.
+
+Profiles: ``default`` = packaged all-MiniLM-L6-v2; ``static`` = the static model distilled
+from it (``vocseg distill``; built here first when --static is not given); ``static-noner``
+= static and ``[enrich] entities = false``. Targets (issue 4): >= 500 docs/s, RSS < 2 GB.
+
+Example: .venv/bin/python benchmarks/enrich.py --n 20000 --profiles static,default
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._common import SHARED, emit, run_measured, versions
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+VOCSEG = [sys.executable, "-m", "vocseg"]
+
+
+def documents(n: int) -> list[dict]:
+    out: list[dict] = []
+    with open(SHARED / "airline-tweets" / "tweets.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            out.append({"text": r["text"], "external_id": f"air-{r['tweet_id']}-{len(out)}",
+                        "created_at": r["tweet_created"], "customer": r["name"]})
+    with open(SHARED / "twcs-support" / "twcs_slice.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            inbound = r["inbound"] == "True"
+            out.append({"text": r["text"], "external_id": f"twcs-{r['tweet_id']}",
+                        "role": "customer" if inbound else "agent", "customer": r["author_id"] if inbound else None,
+                        "conversation_id": None})
+    raw = (SHARED / "vader-gold" / "movieReviewSnippets_GroundTruth.txt").read_bytes().decode("utf-8", "replace")
+    for line in raw.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3:
+            out.append({"text": parts[2], "external_id": f"movie-{parts[0]}"})
+    return out[:n]
+
+
+def build_store(path: Path, n: int) -> dict:
+    from vocseg import ingest, store
+
+    db = store.open(path)
+    t0 = time.perf_counter()
+    res = ingest.ingest_records(db, documents(n), source="bench", kind="social")
+    db.conn.close()
+    return {"documents": res.inserted, "ingest_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def run_sampled(cmd: list[str], **kw) -> dict:
+    """run_measured plus the peak of the summed RSS of the process and all its children
+    (spaCy's workers), sampled every 0.2 s with psutil."""
+    import threading
+
+    import psutil
+
+    peak = [0.0]
+    done = threading.Event()
+    holder: dict = {}
+
+    def sample() -> None:
+        while not done.is_set():
+            for proc in psutil.process_iter(["pid", "cmdline"]):
+                if proc.info["cmdline"] == cmd:
+                    try:
+                        tree = [proc, *proc.children(recursive=True)]
+                        total = sum(p.memory_info().rss for p in tree)
+                        peak[0] = max(peak[0], total / 2**20)
+                    except psutil.Error:
+                        pass
+                    break
+            done.wait(0.2)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    holder.update(run_measured(cmd, **kw))
+    done.set()
+    t.join()
+    holder["peak_tree_rss_mb"] = round(peak[0], 1)
+    return holder
+
+
+def run_profile(name: str, db: Path, tmp: Path, static_dir: Path) -> dict:
+    toml = tmp / f"{name}.toml"
+    lines = []
+    if name.startswith("static"):
+        lines += ["[models]", f'embedding = "{static_dir}"']
+    if name.endswith("noner"):
+        lines += ["[enrich]", "entities = false"]
+    toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    copy = tmp / f"{name}.db"
+    subprocess.run(["sqlite3", str(db), f".backup {copy}"], check=True) if _has_sqlite3() else _copy(db, copy)
+    out = tmp / f"{name}.json"
+    with out.open("w") as fh:
+        first = run_sampled([*VOCSEG, "--db", str(copy), "--config", str(toml), "--quiet", "enrich", "--json"],
+                             stdout=fh, stderr=subprocess.DEVNULL)
+    summary = json.loads(out.read_text())
+    with out.open("w") as fh:
+        again = run_measured([*VOCSEG, "--db", str(copy), "--config", str(toml), "--quiet", "enrich", "--json"],
+                             stdout=fh, stderr=subprocess.DEVNULL)
+    rerun = json.loads(out.read_text())
+    from vocseg.enrich import embed, sentiment
+
+    family = embed.model_family(str(static_dir)) if name.startswith("static") else "all-MiniLM-L6-v2"
+    test = sentiment.load_model(family).meta.get("test", {})
+    return {
+        "documents": summary["documents"],
+        "sentences": summary["sentences"],
+        "aspects": summary["aspects"],
+        "sentence_needs": summary["sentence_needs"],
+        "embeddings_computed": summary["embeddings_computed"],
+        "enrich_seconds": summary["seconds"],
+        "docs_per_s": summary["docs_per_s"],
+        "process_seconds_with_model_loading": first["seconds"],
+        "docs_per_s_with_model_loading": round(summary["documents"] / first["seconds"], 1),
+        "peak_rss_mb": first["peak_rss_mb"],
+        "peak_rss_mb_all_processes": first["peak_tree_rss_mb"],
+        "rerun_seconds": again["seconds"],
+        "rerun_documents": rerun["documents"],
+        "rerun_models_loaded": rerun["models_loaded"],
+        "sentiment_quality_held_out": {
+            "airline_macro_f1": test.get("airline", {}).get("macro_f1"),
+            "movie_spearman": test.get("movie", {}).get("spearman"),
+            "nyt_spearman": test.get("nyt", {}).get("spearman"),
+        },
+    }
+
+
+def _has_sqlite3() -> bool:
+    from shutil import which
+
+    return which("sqlite3") is not None
+
+
+def _copy(src: Path, dst: Path) -> None:
+    import sqlite3
+
+    s, d = sqlite3.connect(src), sqlite3.connect(dst)
+    s.backup(d)
+    s.close()
+    d.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--profiles", default="static,static-noner,default")
+    ap.add_argument("--static", default=None, help="folder of a model made by `vocseg distill` (else built)")
+    args = ap.parse_args()
+    result: dict = {"benchmark": "enrich", "corpus": "airline-tweets + twcs-support + vader-gold movie snippets",
+                    "n": args.n, "target": {"docs_per_s": 500, "peak_rss_mb": 2048}}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        static_dir = Path(args.static) if args.static else tmp / "minilm-static"
+        if not args.static and any(p.startswith("static") for p in args.profiles.split(",")):
+            t0 = time.perf_counter()
+            subprocess.run([*VOCSEG, "--quiet", "distill", "--out", str(static_dir)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            result["distill_seconds"] = round(time.perf_counter() - t0, 1)
+        db = tmp / "bench.db"
+        result["store"] = build_store(db, args.n)
+        result["profiles"] = {p: run_profile(p, db, tmp, static_dir) for p in args.profiles.split(",") if p}
+    result["versions"] = versions("spacy", "sentence-transformers", "torch", "model2vec")
+    result["load_average_at_end"] = os.getloadavg()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""vocseg.enrich: aspects, intents, needs, sentiment, incremental runs, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import random
+
+import pytest
+from conftest import shared_corpus
+
+from vocseg import config, enrich, ingest, store
+from vocseg.enrich import embed, needs, sentiment, training
+from vocseg.enrich import nlp as vnlp
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def pipeline(nlp):
+    """The session spaCy pipeline with vocseg's components, removed again afterwards."""
+    added = [n for n in vnlp.COMPONENTS if n not in nlp.pipe_names]
+    vnlp.add_components(nlp)
+    yield nlp
+    for name in added:
+        nlp.remove_pipe(name)
+
+
+@pytest.fixture(scope="module")
+def loaded(pipeline, embedder):
+    cfg = config.Config()
+    return enrich.Models(
+        nlp=pipeline,
+        embedder=embedder,
+        sentiment=sentiment.load_model("all-MiniLM-L6-v2"),
+        analyzer=sentiment.make_analyzer(),
+        model_id=cfg.models.embedding,
+        family="all-MiniLM-L6-v2",
+    )
+
+
+def aspects_of(pipeline, text):
+    return {
+        (a[1], a[5] is not None and a[5] > 0, a[4]) for a in vnlp.aspect_records(pipeline(text))
+    }
+
+
+def polarity(pipeline, text):
+    return {a[1]: (a[5] > 0) for a in vnlp.aspect_records(pipeline(text)) if a[5] is not None}
+
+
+# --- aspects ---------------------------------------------------------------------
+
+
+def test_contrast_gives_two_aspects_of_opposite_polarity(pipeline):
+    assert polarity(pipeline, "Great food but slow service.") == {"food": True, "service": False}
+    assert polarity(pipeline, "The room was spotless, but the staff were rude.") == {
+        "room": True,
+        "staff": False,
+    }
+
+
+def test_copula_and_compound_aspect_with_intensifier(pipeline):
+    found = vnlp.aspect_records(pipeline("The checkout page is painfully slow."))
+    assert [(a[1], a[3]) for a in found] == [("checkout page", "painfully slow")]
+    assert found[0][5] < 0
+
+
+def test_negation_flips_the_opinion(pipeline):
+    plain = vnlp.aspect_records(pipeline("The staff were helpful."))
+    negated = vnlp.aspect_records(pipeline("The staff were not helpful at all."))
+    assert plain[0][1] == negated[0][1] == "staff"
+    assert plain[0][5] > 0 > negated[0][5]
+    assert negated[0][4] is True and "not" in negated[0][3]
+    never = vnlp.aspect_records(pipeline("The seats are never comfortable."))
+    assert never[0][1] == "seat" and never[0][5] < 0
+
+
+def test_verbs_and_pronouns(pipeline):
+    # 'it' refers back to the app; love and crash disagree about it
+    found = {
+        (a[1], a[3]): a[5]
+        for a in vnlp.aspect_records(pipeline("I love the app, but it crashes constantly."))
+    }
+    assert found[("app", "love")] > 0 and found[("app", "crashes")] < 0
+
+
+# --- intents and needs -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("Please add an option to export my invoices.", "request"),
+        ("I wish the app remembered my seat preference.", "request"),
+        ("It would be nice if you offered gift wrapping", "request"),
+        ("Can you add Apple Pay at checkout?", "request"),
+        ("How do I change the delivery address?", "question"),
+        ("Is there a way to merge two accounts", "question"),
+        ("When I called, they hung up on me.", None),
+        ("The package arrived on time.", None),
+    ],
+)
+def test_intent_cues(pipeline, text, cue):
+    assert vnlp.cue_records(pipeline(text)) == [cue]
+
+
+def test_intent_from_cue_or_sentiment():
+    assert needs.intent("request", "negative") == "request"
+    assert needs.intent(None, "negative") == "complaint"
+    assert needs.intent(None, "positive") == "praise"
+    assert needs.intent(None, "neutral") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "need"),
+    [
+        ("I was charged two times for one order and nobody refunds me.", "billing_refunds"),
+        ("The driver brought my package a whole week after the promised date.", "delivery_speed"),
+        ("The sweater started pilling after one wash.", "product_quality"),
+        ("Every time I open the app it freezes and closes.", "reliability_bugs"),
+        ("I called support four times and nobody could help me.", "customer_support"),
+        ("These jeans run at least one size too small.", "fit_sizing"),
+        ("Way too pricey for such a small portion.", "price_value"),
+        ("Please add a way to schedule deliveries on weekends.", "missing_features"),
+    ],
+)
+def test_needs_match_hand_written_sentences(embedder, text, need):
+    tax = needs.load_taxonomy()
+    phrases, owners = tax.phrases()
+    sims = needs.similarities(
+        embed.encode(embedder, [text]), embed.encode(embedder, phrases), owners, len(tax.needs)
+    )
+    matched = [
+        tax.needs[j].name for j, _ in needs.match(sims, tax.threshold("all-MiniLM-L6-v2"))[0]
+    ]
+    assert need in matched
+
+
+def test_neutral_small_talk_expresses_no_need(embedder):
+    tax = needs.load_taxonomy()
+    phrases, owners = tax.phrases()
+    texts = [
+        "My brother lives in Chicago.",
+        "We had pasta for dinner.",
+        "I am writing this on Sunday.",
+    ]
+    sims = needs.similarities(
+        embed.encode(embedder, texts), embed.encode(embedder, phrases), owners, len(tax.needs)
+    )
+    assert needs.match(sims, tax.threshold("all-MiniLM-L6-v2")) == [[], [], []]
+
+
+def test_edited_taxonomy_is_used_and_bad_one_is_a_clear_error(tmp_path):
+    good = tmp_path / "needs.toml"
+    good.write_text(
+        '[[need]]\nname = "parking"\ndescription = "Finding parking"\nexamples = ["no parking"]\n'
+    )
+    assert needs.load_taxonomy(good).names == ["parking"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[need]]\nname = "parking"\nexamples = ["no parking"]\n')
+    with pytest.raises(config.ConfigError, match=r"E211.*parking.*description"):
+        needs.load_taxonomy(bad)
+
+
+# --- the stage: store, incremental, --all --------------------------------------------
+
+RECORDS = [
+    {
+        "text": "Great food but slow service. Please add more vegan options.",
+        "rating": 4,
+        "customer": "c1",
+    },
+    {
+        "text": "My refund still has not arrived after three weeks. This is unacceptable!",
+        "rating": 1,
+        "customer": "c2",
+    },
+    {"text": "How do I change my delivery address?", "customer": "c3"},
+    {"text": "The app keeps crashing when I try to pay.", "customer": "c1"},
+    {
+        "text": "Thanks, we have refunded your order.",
+        "role": "agent",
+        "conversation_id": "k1",
+        "turn": 2,
+    },
+]
+
+
+def _store(db):
+    ingest.ingest_records(db, RECORDS, source="t", kind="review")
+    return db
+
+
+def test_enrich_writes_every_table_and_reruns_do_no_model_work(db, loaded):
+    _store(db)
+    cfg = config.Config()
+    first = enrich.enrich(db, cfg, loaded=loaded)
+    assert first["documents"] == 5 and first["sentences"] >= 6
+    assert first["embeddings_computed"] > 0
+    doc1 = db.execute("SELECT id FROM documents WHERE text LIKE 'Great food%'").fetchone()[0]
+    asp = dict(
+        db.execute(
+            "SELECT aspect, sentiment_label FROM aspects WHERE document_id = ?", [doc1]
+        ).fetchall()
+    )
+    assert asp == {"food": "positive", "service": "negative"}
+    intents = [
+        r[0]
+        for r in db.execute(
+            "SELECT intent FROM sentences WHERE document_id = ? ORDER BY idx", [doc1]
+        )
+    ]
+    assert intents[1] == "request"
+    refund = db.execute(
+        "SELECT s.label, s.satisfaction, s.has_rating FROM document_sentiment s JOIN documents d "
+        "ON d.id = s.document_id WHERE d.text LIKE 'My refund%'"
+    ).fetchone()
+    assert refund[0] == "negative" and refund[1] < 0.3 and refund[2] == 1
+    needs_of_refund = {
+        r[0]
+        for r in db.execute(
+            "SELECT n.need FROM document_needs n JOIN documents d ON d.id = n.document_id WHERE d.text LIKE 'My refund%'"
+        )
+    }
+    assert "billing_refunds" in needs_of_refund
+    voice = dict(
+        db.execute(
+            "SELECT d.role, s.is_customer_voice FROM document_sentiment s "
+            "JOIN documents d ON d.id = s.document_id WHERE d.role = 'agent'"
+        ).fetchall()
+    )
+    assert voice == {"agent": 0}
+    vec = embed.load(
+        db,
+        [db.execute("SELECT content_hash FROM documents WHERE id = ?", [doc1]).fetchone()[0]],
+        cfg.models.embedding,
+    )
+    assert vec.shape == (1, 384) and abs(float((vec**2).sum()) - 1) < 0.01
+    assert db["enriched_documents"].count == 5
+
+    snapshot = db.execute("SELECT id, document_id, text FROM sentences ORDER BY id").fetchall()
+    n_embeddings = db["embeddings"].count
+    again = enrich.enrich(db, cfg)  # no `loaded`: it would have to load models if it had work
+    assert (
+        again["documents"] == 0
+        and again["models_loaded"] == []
+        and again["embeddings_computed"] == 0
+    )
+    assert (
+        db.execute("SELECT id, document_id, text FROM sentences ORDER BY id").fetchall() == snapshot
+    )
+    assert db["embeddings"].count == n_embeddings
+
+    # a changed text is re-enriched alone; --all recomputes everything from the embedding cache
+    new = "The app works perfectly now."
+    db.execute(
+        "UPDATE documents SET text = ?, content_hash = ? WHERE text LIKE 'The app keeps%'",
+        [new, embed.content_hash(new)],
+    )
+    changed = enrich.enrich(db, cfg, loaded=loaded)
+    assert changed["documents"] == 1
+    full = enrich.enrich(db, cfg, all=True, loaded=loaded)
+    assert full["documents"] == 5 and full["embeddings_computed"] == 0
+
+
+def test_deleting_a_document_erases_its_enrichment_and_embeddings(db, loaded):
+    _store(db)
+    enrich.enrich(db, config.Config(), loaded=loaded)
+    doc = db.execute(
+        "SELECT id, content_hash FROM documents WHERE text LIKE 'How do I%'"
+    ).fetchone()
+    with store.transaction(db):
+        db.execute("DELETE FROM documents WHERE id = ?", [doc[0]])
+    for table in ("sentences", "document_sentiment", "enrichments"):
+        assert (
+            db.execute(f"SELECT COUNT(*) FROM {table} WHERE document_id = ?", [doc[0]]).fetchone()[
+                0
+            ]
+            == 0
+        )
+    assert (
+        db.execute("SELECT COUNT(*) FROM embeddings WHERE content_hash = ?", [doc[1]]).fetchone()[0]
+        == 0
+    )
+
+
+def test_stale_documents_are_reported_after_a_taxonomy_change(db, loaded, tmp_path):
+    _store(db)
+    enrich.enrich(db, config.Config(), loaded=loaded)
+    custom = tmp_path / "needs.toml"
+    custom.write_text(
+        '[[need]]\nname = "parking"\ndescription = "Finding parking"\nexamples = ["no parking"]\n'
+    )
+    cfg = config.load(overrides={"enrich.needs_file": str(custom)})
+    summary = enrich.enrich(db, cfg)
+    assert summary["documents"] == 0 and summary["stale"] == 5
+    enrich.enrich(db, cfg, all=True, loaded=loaded)
+    assert {r[0] for r in db.execute("SELECT name FROM needs")} == {"parking"}
+
+
+# --- vocseg sentiment ---------------------------------------------------------------
+
+
+def test_sentiment_command_keeps_order_and_flags_empty_rows(cli, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "review_id,body\n"
+        "r1,I absolutely love this jacket\n"
+        "r2,\n"
+        '=HYPERLINK(1),"Terrible, it fell apart, I want my money back"\n'
+        "r4,   \n"
+        "r5,The parcel arrived on Tuesday\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "preds.csv"
+    code, _stdout, err = cli(
+        "sentiment",
+        src,
+        "--text-column",
+        "body",
+        "--id-column",
+        "review_id",
+        "--out",
+        out,
+        db=False,
+    )
+    assert code == 0, err
+    assert "2 row(s)" in err and "r2" in err and "r4" in err
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["r1", "r2", "'=HYPERLINK(1)", "r4", "r5"]
+    assert [r["label"] for r in rows][:4] == ["positive", "", "negative", ""]
+    assert rows[1]["score"] == "" and -1 <= float(rows[2]["score"]) < 0
+    probs = [float(rows[0][k]) for k in ("p_negative", "p_neutral", "p_positive")]
+    assert abs(sum(probs) - 1) < 0.01
+
+    code, _, err = cli("sentiment", src, "--text-column", "text", "--out", out, db=False)
+    assert code == 1 and "E212" in err and "review_id, body" in err
+
+
+# --- quality on held-out rows -----------------------------------------------------
+
+
+@pytest.mark.shared
+def test_beats_vader_on_held_out_airline_tweets(embedder):
+    from sklearn.metrics import f1_score
+
+    root = shared_corpus("airline-tweets").parent
+    rows = [e for e in training.airline(root) if e.split == "test"]
+    rows = random.Random(4).sample(rows, 400)
+    texts = [e.text for e in rows]
+    model = sentiment.load_model("all-MiniLM-L6-v2")
+    probs = sentiment.predict(texts, embedder, model, sentiment.make_analyzer())
+    _, ours = sentiment.score_and_label(probs)
+    raw = sentiment.lexicon_features(sentiment.make_analyzer(domain=False), texts)
+    vader = [sentiment.vader_label(c) for c in raw[:, 0]]
+    gold = [e.label for e in rows]
+    ours_f1, vader_f1 = (
+        f1_score(gold, ours, average="macro"),
+        f1_score(gold, vader, average="macro"),
+    )
+    assert ours_f1 >= vader_f1 + 0.15, (ours_f1, vader_f1)
