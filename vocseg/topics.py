@@ -27,6 +27,7 @@ import json
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,9 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
     model = build_model(len(docs), cfg, embedder)
     # keywords are computed once, below, on the topics after outlier reduction
     representation, model.representation_model = model.representation_model, None
-    raw = np.asarray(model.fit_transform(docs, embeddings=embeddings)[0])
+    with warnings.catch_warnings():  # seeded UMAP is single-threaded by design: no need to say so
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        raw = np.asarray(model.fit_transform(docs, embeddings=embeddings)[0])
     if (raw >= 0).any() and (raw == -1).any():
         # every outlier to its nearest topic embedding (HDBSCAN members' centroid); our
         # threshold below decides who stays unassigned
@@ -188,6 +191,11 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
                         representation_model=representation)
     unit = _normalize(np.asarray(embeddings, dtype=np.float32))
     centroids = {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
+    if centroids and sorted(centroids) == list(range(len(centroids))):
+        # BERTopic's update_topics keeps the outlier row in topic_embeddings_ once -1 is gone
+        # (it compares topics after overwriting them), which shifts transform() by one topic;
+        # the saved model gets the centroids vocseg assigns by instead
+        model.topic_embeddings_ = np.stack([centroids[k] for k in range(len(centroids))])
     sim = np.zeros(len(docs), dtype=np.float32)
     for k, c in centroids.items():
         mask = raw == k
