@@ -383,7 +383,7 @@ def test_lookalike_ranks_the_planted_group_first(db):
             days = [end - dt.timedelta(days=int(d)) for d in rng.integers(60, 700, k)]
             sd.add_purchases(db, cid, days, list(rng.normal(30, 10, k)))
     db.conn.execute("COMMIT")
-    segments.segment(db, _cfg(happy_threshold=0.9))
+    segments.segment(db, _cfg(happy_threshold=0.8))
     ranked = lookalike(db, "happy", top=15)
     assert len(ranked) == 15
     hits = sum(r["customer_id"] in planted for r in ranked)

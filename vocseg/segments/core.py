@@ -55,6 +55,8 @@ FEATURE_COLUMNS = [
     "f_score",
     "m_score",
     "rfm_segment",
+    "satisfaction_raw",
+    "satisfaction_weight",
 ]
 #: features a custom segment filter may use
 FILTERABLE = [
@@ -96,6 +98,27 @@ def _as_of(db: sqlite_utils.Database, cfg: config_mod.SegmentsConfig) -> pd.Time
             else pd.Timestamp(row[0], tz="UTC")
         )
     return pd.Timestamp.now(tz="UTC")
+
+
+def shrink(
+    raw: pd.Series, weight: pd.Series, prior_weight: float
+) -> tuple[pd.Series, float | None]:
+    """Evidence-weighted satisfaction: each customer's recency-weighted mean pulled toward the
+    mean of all customers by ``prior_weight`` pseudo-documents (credibility weighting).
+
+    One angry review is weak evidence (a neutral customer writes one now and then); several are
+    strong. Shrinking makes a single document move a customer less than a consistent history,
+    which keeps the unhappy cohort precise. Returns (satisfaction, the prior mean).
+
+    Example: ``shrink(pd.Series([0.0, 0.0]), pd.Series([1.0, 5.0]), 1.0)`` moves the first more.
+    """
+    ok = raw.notna() & (weight > 0)
+    if not ok.any():
+        return raw, None
+    prior = float(np.average(raw[ok], weights=weight[ok]))
+    k = max(prior_weight, 0.0)
+    out = (raw * weight + k * prior) / (weight + k)
+    return out.where(ok), round(prior, 4)
 
 
 def _load_stored(db: sqlite_utils.Database) -> pd.DataFrame:
@@ -148,6 +171,11 @@ def compute_features(
     frame["n_transactions"] = frame["n_transactions"].fillna(0).astype("int64")
     for c in ("needs", "intents", "topics"):
         frame[c] = frame[c].fillna("{}")
+    frame["satisfaction"], info["satisfaction_prior"] = shrink(
+        frame["satisfaction_raw"].astype(float),
+        frame["satisfaction_weight"].astype(float),
+        cfg.prior_weight,
+    )
     sat = frame["satisfaction"].astype(float)
     frame["satisfaction_class"] = np.select(
         [sat >= cfg.happy_threshold, sat <= cfg.unhappy_threshold, sat.notna()],

@@ -25,7 +25,8 @@ VOICE_COLUMNS = [
     "n_feedback",
     "first_feedback_at",
     "last_feedback_at",
-    "satisfaction",
+    "satisfaction_raw",
+    "satisfaction_weight",
     "sentiment",
     "rating",
     "nps_score",
@@ -198,7 +199,7 @@ def _as_json(shares: pd.DataFrame) -> list[str]:
 def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> pd.DataFrame:
     """Voice features per customer (index customer_id) from ``load_voice`` output.
 
-    Satisfaction is the recency-weighted mean of each document's satisfaction (enrich's
+    ``satisfaction_raw`` is the recency-weighted mean of each document's satisfaction (enrich's
     ``document_sentiment.satisfaction``, which combines rating and text; the 0..1 rating alone
     where a document is not enriched); a document ``half_life_days`` older than the customer's
     latest counts half.
@@ -228,7 +229,10 @@ def voice_features(data: dict[str, pd.DataFrame], *, half_life_days: float) -> p
     out = pd.DataFrame({"n_feedback": g.size()})
     out["first_feedback_at"] = g["at"].min()
     out["last_feedback_at"] = g["at"].max()
-    out["satisfaction"] = wmean("sat")
+    out["satisfaction_raw"] = wmean("sat")
+    out["satisfaction_weight"] = (
+        docs["w"].where(docs["sat"].notna(), 0.0).groupby(docs["customer_id"]).sum()
+    )
     out["sentiment"] = wmean("sentiment")
     out["rating"] = wmean("rating")
     surveys = docs[(docs["kind"] == "survey") & docs["rating"].notna()].sort_values("at")
