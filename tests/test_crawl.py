@@ -233,6 +233,22 @@ def test_forum_topics_and_posts_arrive_once_and_unchanged_topics_are_skipped(sit
     assert token_counts(db_path, "forum:%")[new.token] == 1
 
 
+def test_a_topic_whose_later_posts_failed_is_fetched_again(site, crawl, db_path):
+    site.site.fail_posts = 1  # the long topic's posts.json fails once (no retries here)
+    args = ("-a", f"start_urls={site.url}/forum")
+    first = crawl("forum", *args, extra="retry_times = 0\n")
+    missing = site.site.forum_tokens() - set(token_counts(db_path, "forum:%"))
+    assert len(missing) == site.site.long_topic_posts - 20
+    assert first["errors"] >= 1 and not first["complete"]
+    second = crawl("forum", *args, extra="retry_times = 0\n")
+    assert second["inserted"] == len(missing) and second["complete"]
+    stored = token_counts(db_path, "forum:%")
+    assert set(stored) == site.site.forum_tokens() and all(n == 1 for n in stored.values())
+    # the complete crawl advanced the state: the next one skips every unchanged topic
+    third = crawl("forum", *args)
+    assert third["inserted"] == 0 and third["pages"] < second["pages"]
+
+
 def test_appstore_reviews_arrive_once_and_rerun_stops_at_known_ones(site, crawl, db_path):
     app_args = ("-a", "app_id=42", "-a", f"base_url={site.url}/appstore")
     app = crawl("appstore", *app_args)

@@ -46,6 +46,7 @@ class CrawlResult:
     skipped_unchanged: int = 0
     skipped_robots: int = 0
     stopped_pagination: int = 0
+    complete: bool = True  # False: a page the crawl state depends on failed; state not advanced
     errors: int = 0
     seconds: float = 0.0
     finish_reason: str = ""
@@ -111,8 +112,8 @@ class CrawlState:
         self._new_seen.clear()
         self._new_marks.clear()
 
-    def save(self, run_id: int | None, *, marks: bool = True) -> None:
-        """Write new fingerprints (and marks) inside the caller's transaction."""
+    def save(self, run_id: int | None) -> None:
+        """Write this run's fingerprints and marks inside the caller's transaction."""
         now = store.now()
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO crawl_seen (spider, fingerprint, url, run_id, seen_at) "
@@ -120,14 +121,13 @@ class CrawlState:
             [(self.spider, fp, url, run_id, now) for fp, url in self._new_seen.items()],
         )
         self._new_seen.clear()
-        if marks:
-            self.db.conn.executemany(
-                "INSERT INTO crawl_marks (spider, key, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (spider, key) DO UPDATE SET value = excluded.value, "
-                "run_id = excluded.run_id, updated_at = excluded.updated_at",
-                [(self.spider, k, v, run_id, now) for k, v in self._new_marks.items()],
-            )
-            self._new_marks.clear()
+        self.db.conn.executemany(
+            "INSERT INTO crawl_marks (spider, key, value, run_id, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (spider, key) DO UPDATE SET value = excluded.value, "
+            "run_id = excluded.run_id, updated_at = excluded.updated_at",
+            [(self.spider, k, v, run_id, now) for k, v in self._new_marks.items()],
+        )
+        self._new_marks.clear()
 
 
 def store_batch(
@@ -139,10 +139,11 @@ def store_batch(
     run_id: int | None,
     origin: str,
     ingest_cfg: IngestConfig = IngestConfig(),  # noqa: B008 - frozen dataclass
-    marks: bool = False,
+    save_state: bool = False,
 ) -> dict[str, int]:
     """Hand document records to ingest (grouped by source and kind), quarantine broken pages,
-    and record the crawl state, all in one transaction.
+    and (``save_state``: at the end of a complete crawl) write the crawl state, all in one
+    transaction.
 
     A record carries ``_source`` and ``_kind`` besides ingest's target fields and ``_line``
     (its page URL). A page error is ``{"url", "reason", "raw"}``.
@@ -167,12 +168,13 @@ def store_batch(
         now = store.now()
         for err in page_errors:
             db.conn.execute(
-                "INSERT INTO quarantine (run_id, file, line, reason, raw, created_at) "
+                "INSERT OR IGNORE INTO quarantine (run_id, file, line, reason, raw, created_at) "
                 "VALUES (?, ?, NULL, ?, ?, ?)",
                 [run_id, err["url"], err["reason"], err.get("raw"), now],
             )
             counts["quarantined"] += 1
-        state.save(run_id, marks=marks)
+        if save_state:
+            state.save(run_id)
     return counts
 
 
@@ -285,6 +287,7 @@ def result_from_stats(spider: str, stats: Mapping[str, Any]) -> CrawlResult:
     res.skipped_unchanged = int(stats.get("vocseg/skipped_unchanged", 0))
     res.skipped_robots = int(stats.get("robotstxt/forbidden", 0))
     res.stopped_pagination = int(stats.get("vocseg/stopped_pagination", 0))
+    res.complete = not stats.get("vocseg/incomplete")
     res.errors = int(stats.get("log_count/ERROR", 0))
     res.finish_reason = str(stats.get("finish_reason", ""))
     res.extra = {

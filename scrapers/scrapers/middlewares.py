@@ -19,6 +19,8 @@ from vocseg.crawl import fingerprint
 #: skipped when an earlier crawl recorded the same value.
 PAGINATE = "vocseg_paginate"
 MARK = "vocseg_mark"
+#: Requests with either key get the spider's ``part_failed`` errback: a failure leaves the
+#: crawl incomplete, and an incomplete crawl does not advance the crawl state.
 
 
 class IncrementalSpiderMiddleware:

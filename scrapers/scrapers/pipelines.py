@@ -81,7 +81,7 @@ class StorePipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         self.batch_size = crawler.settings.getint("VOCSEG_BATCH_SIZE", 500)
-        self.records, self.errors, self.seen = [], [], []
+        self.records, self.errors = [], []
         self.failed = False
 
     @classmethod
@@ -114,11 +114,11 @@ class StorePipeline:
             )
             stats.inc_value("vocseg/page_errors")
             if not self.state.is_known(fp):  # a broken page is quarantined once, not per crawl
-                self.seen.append((fp, item.url))
+                self.state.add_seen(fp, item.url)
                 self.errors.append({"url": item.url, "reason": item.reason, "raw": item.raw})
         else:
             rec = dict(vars(item))  # flat dataclass: no need for asdict's deep copy
-            self.seen.append((fingerprint(rec), item.url))
+            self.state.add_seen(fingerprint(rec), item.url)
             record = {k: v for k, v in rec.items() if v is not None and k not in ("source", "kind")}
             record.update(_source=item.source, _kind=item.kind, _line=item.url)
             self.records.append(record)
@@ -127,13 +127,12 @@ class StorePipeline:
             self.flush()
         return item
 
-    def flush(self, final: bool = False):
-        records, errors, seen = self.records, self.errors, self.seen
-        self.records, self.errors, self.seen = [], [], []
+    def flush(self, final: bool = False, save_state: bool = False):
+        """Store the pending batch; at the end of a complete crawl, also the crawl state
+        (only then: a crawl killed or failing half-way leaves the state as it was)."""
+        records, errors = self.records, self.errors
+        self.records, self.errors = [], []
         spider = self.crawler.spider
-        # Fingerprints are saved in the same transaction as their batch, never without it.
-        for fp, url in seen:
-            self.state.add_seen(fp, url)
         try:
             counts = store_batch(
                 self.db,
@@ -143,7 +142,7 @@ class StorePipeline:
                 run_id=self.run_id,
                 origin=getattr(spider, "origin", spider.name),
                 ingest_cfg=self.ingest_cfg,
-                marks=final,
+                save_state=save_state,
             )
         except Exception as exc:
             # Stop here: `vocseg crawl` turns this into a failed run with a one-line error.
@@ -158,9 +157,13 @@ class StorePipeline:
 
     def close_spider(self):
         failed = self.failed
+        complete = not getattr(self.crawler.spider, "incomplete", False)
+        if not complete:
+            self.crawler.stats.set_value("vocseg/incomplete", 1)
+            logger.warning("Some pages failed: the crawl state is not advanced by this crawl.")
         try:
             if not failed:
-                self.flush(final=True)
+                self.flush(final=True, save_state=complete)
         except Exception:
             failed = True
             raise

@@ -50,6 +50,8 @@ class VocsegSpider(scrapy.Spider):
     def __init__(self, *args, **kwargs):
         unknown = sorted(k for k in kwargs if k != "name")
         super().__init__(*args, **kwargs)
+        #: a request the crawl state depends on failed (see part_failed)
+        self.incomplete = False
         if unknown:
             self.arg_error = f"unknown argument(s) {', '.join(unknown)} for spider '{self.name}'"
 
@@ -66,6 +68,17 @@ class VocsegSpider(scrapy.Spider):
         self.allowed_domains = split_arg(allowed_domains) or sorted(
             {host(u) for u in urls if host(u)}
         )
+
+    def part_failed(self, failure) -> None:
+        """Errback of requests the incremental state depends on (next pages, topics): if one
+        fails for a reason that may pass (network, 5xx), this crawl is incomplete and does not
+        advance the crawl state, so the next crawl walks past the gap instead of stopping
+        before it. A page that is gone (404, 410) is not a gap."""
+        response = getattr(failure.value, "response", None)
+        if response is not None and response.status in (404, 410):
+            return
+        self.incomplete = True
+        self.logger.warning("%s failed: %s", failure.request.url, failure.getErrorMessage())
 
     def check_args(self) -> None:
         if self.arg_error:

@@ -113,6 +113,7 @@ class AppStoreSpider(VocsegSpider):
             yield scrapy.Request(
                 self.page_url(page + 1),
                 callback=self.parse,
+                errback=self.part_failed,
                 cb_kwargs={"page": page + 1},
                 meta={PAGINATE: True},
             )

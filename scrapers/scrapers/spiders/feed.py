@@ -59,4 +59,9 @@ class FeedSpider(VocsegSpider):
             )
         for link in feed.feed.get("links") or []:
             if link.get("rel") == "next" and link.get("href"):
-                yield response.follow(link["href"], callback=self.parse, meta={PAGINATE: True})
+                yield response.follow(
+                    link["href"],
+                    callback=self.parse,
+                    errback=self.part_failed,
+                    meta={PAGINATE: True},
+                )

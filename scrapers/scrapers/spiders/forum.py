@@ -72,6 +72,7 @@ class ForumSpider(VocsegSpider):
             yield scrapy.Request(
                 json_url(base, f"/t/{slug}/{tid}"),
                 callback=self.parse_topic,
+                errback=self.part_failed,
                 cb_kwargs={"base": base},
                 meta={MARK: (f"topic:{base}/t/{tid}", version)},
             )
@@ -81,6 +82,7 @@ class ForumSpider(VocsegSpider):
             yield scrapy.Request(
                 json_url(root, more),
                 callback=self.parse,
+                errback=self.part_failed,
                 cb_kwargs={"base": base},
                 meta={PAGINATE: True},
             )
@@ -110,6 +112,7 @@ class ForumSpider(VocsegSpider):
             yield scrapy.Request(
                 f"{json_url(base, f'/t/{tid}/posts')}?{query}",
                 callback=self.parse_posts,
+                errback=self.part_failed,  # a gap in the topic: fetch it again next time
                 cb_kwargs={
                     "base": base,
                     "topic": {"id": tid, "title": data.get("title"), "slug": data.get("slug")},

@@ -65,7 +65,9 @@ class ReviewsSpider(VocsegSpider):
         for review in data.reviews:
             yield self.document(response.url, **review)
         for href in links(response, self.next_selector)[:1]:
-            yield response.follow(href, callback=self.parse, meta={PAGINATE: True})
+            yield response.follow(
+                href, callback=self.parse, errback=self.part_failed, meta={PAGINATE: True}
+            )
         if self.follow:
             for href in links(response, self.follow):
                 yield response.follow(href, callback=self.parse)
