@@ -310,7 +310,7 @@ def test_transactions_and_customers_link_to_the_same_people(db, tmp_path: Path) 
     assert [(t["amount"], t["currency"], t["external_id"]) for t in tx] == [(12.5, "GBP", "u1"),
                                                                            (1200.0, "GBP", "u2")]
     kinds = {(r["kind"], r["value"]) for r in db.query("SELECT kind, value FROM identities")}
-    assert ("email", "jane.doe@example.com") in kinds and ("customer", "u1") in kinds
+    assert ("email", "jane.doe@example.com") in kinds and ("external_id", "u1") in kinds
 
 
 def test_handles_link_social_posts_across_sources(db, tmp_path: Path) -> None:
@@ -411,3 +411,44 @@ def test_migration_from_schema_v1_keeps_data(tmp_path: Path) -> None:
     assert [d["text"] for d in docs(new)] == ["kept"]
     assert new["quarantine"].count == 1  # exact repeats merged by the new unique index
     assert "document_attributes" in new.table_names()
+
+
+def test_parse_process_gives_the_same_store_as_one_process(tmp_path: Path, monkeypatch) -> None:
+    from vocseg.ingest import pipeline
+
+    rows = [{**ROWS[i % 3], "review_id": f"r{i % 700}", "review_body": f"{ROWS[i % 3]['review_body']} #{i}"}
+            for i in range(1000)]  # repeated ids: updates; plus a bad date every 97 rows
+    for i in range(0, 1000, 97):
+        rows[i]["date"] = "31/31/2024"
+    path = write_csv(tmp_path / "r.csv", rows)
+    stores = {}
+    for parallel in (False, True):
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+        db = store.open(tmp_path / f"{parallel}.db")
+        res = ingest.ingest(db, [path], kind="review", mapping=MAP,
+                            cfg=IngestConfig(batch_size=64, parse_process=parallel))
+        stores[parallel] = (res.as_dict() | {"seconds": 0}, docs(db),
+                            [dict(r) for r in db.query("SELECT line, reason FROM quarantine ORDER BY line")])
+    assert stores[True] == stores[False]
+    assert stores[True][0]["quarantined"] == 11 and stores[True][0]["updated"] > 0
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_truncated_gzip_keeps_rows_before_and_fails(tmp_path: Path, monkeypatch, parallel: bool) -> None:
+    from vocseg.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    rows = [{**ROWS[i % 3], "review_id": f"r{i}", "review_body": f"review number {i} " + "x" * (i % 50)}
+            for i in range(20000)]
+    plain = write_csv(tmp_path / "r.csv", rows)
+    data = gzip.compress(plain.read_bytes())
+    path = tmp_path / "r.csv.gz"
+    path.write_bytes(data[: len(data) // 2])
+    db = store.open(tmp_path / "t.db")
+    with pytest.raises(SourceError, match="E101.*cannot read past line"):
+        ingest.ingest(db, [path], kind="review", mapping=MAP, cfg=IngestConfig(batch_size=1000,
+                                                                              parse_process=parallel))
+    n = db["documents"].count
+    assert 5000 < n < 20000  # the rows before the break are stored, every one of them
+    assert [d["external_id"] for d in docs(db)] == [f"r{i}" for i in range(n)]
+    assert next(db.query("SELECT status FROM runs"))["status"] == "failed"

@@ -154,7 +154,7 @@ def test_forget_after_ingest_erases_everything_linked(db, db_path: Path, tmp_pat
     ingest.ingest(db, [orders], kind="transactions", mapping={"external_id": "order_id"})
     ingest.ingest(db, [bad], kind="review")
     assert db["quarantine"].count == 1
-    code, out, err = cli("forget", "jane@example.com", "--yes")
+    code, _, err = cli("forget", "jane@example.com", "--yes")
     assert code == 0, err
     db2 = store.open(db_path)
     assert [r["text"] for r in db2.query("SELECT text FROM documents")] == ["Too small"]
@@ -199,7 +199,7 @@ def test_cli_errors_are_one_line_with_exit_codes(cli, tmp_path: Path, args, code
     f = tmp_path / "r.csv"
     f.write_text("text\nhello\n")
     argv = [a.format(missing=tmp_path / "absent.csv", file=f) for a in args]
-    got, out, err = cli(*argv)
+    got, _, err = cli(*argv)
     assert got == code
     assert needle in err
     if code == 1:

@@ -34,6 +34,9 @@ class IngestConfig:
     max_text_chars: int = _f(100_000, "A text field longer than this is quarantined, not truncated.")
     batch_size: int = _f(5_000, "Rows written per transaction.")
     redact: bool = _f(True, "Replace e-mails, phone numbers and card numbers in free text.")
+    parse_process: bool = _f(
+        True, "Parse files over 8 MB in a second process while this one writes (uses two cores)."
+    )
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def ingest(
         say(st, f"See the quarantined rows with: vocseg quarantine list --run {res.run_id}")
 
 
-def _print_preview(st, res: ingest_mod.IngestResult, json: bool) -> None:  # noqa: ANN001
+def _print_preview(st, res: ingest_mod.IngestResult, json: bool) -> None:
     if json:
         print_json({"dry_run": True, **res.as_dict(), "files_preview": res.preview})
         return

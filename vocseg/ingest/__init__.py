@@ -11,9 +11,8 @@ Library API (see docs/ingest.md)::
 from __future__ import annotations
 
 import glob
-import itertools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,18 @@ from vocseg import store
 from vocseg.config import IngestConfig
 from vocseg.errors import Errors, SourceError, UsageError
 from vocseg.ingest import mapping as M
+from vocseg.ingest import pipeline as P
 from vocseg.ingest import values as V
-from vocseg.ingest.normalize import BadRecord, Extractor, Normalizer
-from vocseg.ingest.readers import EXTENSIONS, ReadOptions, open_reader
-from vocseg.ingest.threads import thread_source
-from vocseg.ingest.writer import Customers, Writer, ensure_source
+from vocseg.ingest.normalize import Extractor, Normalizer
+from vocseg.ingest.readers import EXTENSIONS
+from vocseg.ingest.writer import Writer, ensure_source
 
-__all__ = ["IngestResult", "ingest", "ingest_records", "expand", "PRESETS", "KINDS"]
+__all__ = ["KINDS", "PRESETS", "IngestResult", "expand", "ingest", "ingest_records"]
 
 PRESETS = M.PRESETS
 KINDS = M.KINDS
 RESULT_KEYS = ("files", "read", "inserted", "updated", "duplicates", "quarantined", "redacted", "seconds")
-ProgressFn = Callable[[int, "int | None"], None]
+ProgressFn = P.ProgressFn
 
 
 @dataclass
@@ -103,13 +102,6 @@ def _ingestible(path: Path) -> bool:
     return name.endswith(EXTENSIONS)
 
 
-def _source_name(path: Path) -> str:
-    name = path.name
-    for suffix in (".gz",) + EXTENSIONS:
-        name = name.removesuffix(suffix)
-    return name or path.name
-
-
 def _scale(value: str | Sequence[float] | None) -> tuple[float, float] | None:
     if value is None:
         return None
@@ -120,151 +112,6 @@ def _scale(value: str | Sequence[float] | None) -> tuple[float, float] | None:
             raise UsageError(Errors.E108.format(scale=value, reason=exc), code="E108") from None
     lo, hi = value
     return float(lo), float(hi)
-
-
-_REQUIRED = {
-    "transactions": (("occurred_at",), ("amount", "unit_price")),
-    "customers": (("customer", "email", "handle"),),
-}
-
-
-def _check_required(kind: str, fmap: dict[str, str], path: Any, columns: Sequence[str] | None) -> None:
-    needs = _REQUIRED.get(kind, (("text",),))
-    for options in needs:
-        if not any(f in fmap for f in options):
-            raise SourceError(
-                Errors.E103.format(path=path, field=options[0], kind=kind,
-                                   columns=", ".join(columns or []) or "(none)"),
-                code="E103",
-            )
-
-
-class _Context:
-    """Settings shared by the files of one ingest."""
-
-    def __init__(self, db: sqlite_utils.Database, cfg: IngestConfig, result: IngestResult,
-                 run_id: int | None, progress: ProgressFn | None) -> None:
-        self.db = db
-        self.cfg = cfg
-        self.result = result
-        self.run_id = run_id
-        self.progress = progress
-        self.customers = Customers()
-        self.threaded: set[int] = set()
-
-
-def _consume(ctx: _Context, rows: Iterable[tuple[int, Any, Any]], extract: Extractor, norm: Normalizer,
-             writer: Writer | None, file_label: str, preview: list[dict[str, Any]] | None,
-             line_labels: bool = False) -> None:
-    """The per-row loop: parse, normalise, hand to the writer (or collect a preview)."""
-    result = ctx.result
-    kind = norm.kind
-    batch = max(1, ctx.cfg.batch_size)
-    progress = ctx.progress
-    is_doc = kind not in ("transactions", "customers")
-    document, transaction, customer = norm.document, norm.transaction, norm.customer
-    for line, values, error in rows:
-        result.read += 1
-        label = file_label
-        if line_labels and isinstance(line, str):  # ingest_records: a URL names the record
-            label, line = line, result.read
-        if error is not None:
-            if writer is not None:
-                writer.quarantine(label, line, error[0], error[1])
-            else:
-                result.quarantined += 1
-            continue
-        try:
-            rec, attrs = extract(values)
-            if is_doc:
-                row = document(rec, attrs)
-            elif kind == "transactions":
-                row = transaction(rec, attrs, values)
-            else:
-                row = customer(rec, attrs)
-        except BadRecord as exc:
-            if writer is not None:
-                writer.quarantine(label, line, str(exc), extract.raw(values))
-            else:
-                result.quarantined += 1
-            continue
-        if writer is None:
-            if preview is not None and len(preview) < 5:
-                preview.append(_public(row))
-            continue
-        writer.add(row)
-        if len(writer) >= batch:
-            writer.flush()
-            if progress is not None:
-                progress(batch, None)
-    if writer is not None:
-        n = len(writer)
-        writer.flush()
-        if progress is not None and n:
-            progress(n, None)
-
-
-def _public(row: Any) -> dict[str, Any]:
-    out = {}
-    for name in row.__slots__:
-        v = getattr(row, name)
-        if name == "identity" and v is not None:
-            v = {k: getattr(v, k) for k in v.__slots__ if getattr(v, k) is not None}
-        if v is not None:
-            out[name] = v
-    return out
-
-
-def _ingest_file(ctx: _Context, path: Path, *, kind: str | None, preset: M.Preset | None,
-                 explicit: dict[str, str], source: str | None, scale: tuple[float, float] | None,
-                 dry_run: bool) -> None:
-    cfg = ctx.cfg
-    opts = ReadOptions(header=preset.header if preset else None, delimiter=preset.delimiter if preset else None,
-                       quoting=preset.quoting if preset else True,
-                       max_field_chars=max(cfg.max_text_chars * 4, 1 << 20))
-    reader = open_reader(path, opts)
-    it = reader.rows()
-    first = next(it, None)
-    ctx.result.warnings.extend(opts.warnings)
-    columns = reader.columns
-    if columns is None and first is not None and isinstance(first[1], dict):
-        columns = list(first[1].keys())
-    file_kind = kind or (preset.kind if preset else None) or M.guess_kind(columns or [])
-    fmap = M.resolve(columns, file_kind, preset, explicit)
-    attributes = list(preset.attributes) if preset else []
-    if "attributes" in fmap:
-        attributes += [c.strip() for c in fmap.pop("attributes").split(",") if c.strip()]
-    if file_kind == "customers" and columns:
-        attributes = [c for c in columns if c not in fmap.values()]
-    if first is None:
-        if dry_run:
-            ctx.result.preview.append({"file": str(path), "kind": file_kind, "mapping": fmap, "records": []})
-        return
-    _check_required(file_kind, fmap, path, columns)
-    extract = Extractor(reader.columns, fmap, attributes, path)
-    norm = Normalizer(file_kind, preset=preset, scale=scale, max_text_chars=cfg.max_text_chars,
-                      do_redact=cfg.redact, id_prefix=_source_name(path) if preset and preset.id_prefix_file else None)
-    norm.columns = fmap
-    label = str(path.resolve())
-    rows = itertools.chain([first], it)
-    if dry_run:
-        records: list[dict[str, Any]] = []
-        _consume(ctx, rows, extract, norm, None, label, records)
-        ctx.result.preview.append({"file": str(path), "kind": file_kind, "mapping": fmap, "records": records})
-        return
-    name = source or (preset.name if preset else None) or _source_name(path)
-    source_id = ensure_source(ctx.db, name, file_kind, label, preset.name if preset else None)
-    writer = Writer(ctx.db, run_id=ctx.run_id, source_id=source_id, kind=file_kind, customers=ctx.customers,
-                    counts=ctx.result, batch_size=cfg.batch_size)
-    _consume(ctx, rows, extract, norm, writer, label, None)
-    if writer.threaded:
-        ctx.threaded.add(source_id)
-
-
-def _finish_threads(ctx: _Context) -> None:
-    for source_id in sorted(ctx.threaded):
-        with store.transaction(ctx.db):
-            thread_source(ctx.db.conn, source_id)
 
 
 def ingest(
@@ -299,22 +146,23 @@ def ingest(
     scale = _scale(rating_scale)
     files = expand(paths, pre.files if pre else "*")
     result = IngestResult(files=len(files))
-    options = dict(kind=kind, preset=pre, explicit=explicit, source=source, scale=scale)
+    options = {"kind": kind, "preset": pre, "explicit": explicit, "source": source, "scale": scale}
     if dry_run:
-        ctx = _Context(db, cfg, result, None, progress)
+        ctx = P.Context(db, cfg, result, None, progress)
         for path in files:
-            _ingest_file(ctx, path, dry_run=True, **options)
+            P.run_file(ctx, path, dry_run=True, **options)
         result.seconds = round(time.perf_counter() - t0, 3)
         return result
     arguments = {"paths": [str(p) for p in paths], "kind": kind, "preset": preset, "mapping": explicit,
                  "source": source, "strict": strict, "rating_scale": rating_scale}
     with store.run(db, "ingest", arguments) as counts:
-        ctx = _Context(db, cfg, result, counts["run_id"], progress)
+        ctx = P.Context(db, cfg, result, counts["run_id"], progress)
         result.run_id = ctx.run_id
         try:
-            for path in files:
-                _ingest_file(ctx, path, dry_run=False, **options)
-            _finish_threads(ctx)
+            with P.bulk_pragmas(db):
+                for path in files:
+                    P.run_file(ctx, path, dry_run=False, **options)
+                P.finish_threads(ctx)
         finally:
             result.seconds = round(time.perf_counter() - t0, 3)
             counts.update(result.as_dict())
@@ -366,18 +214,17 @@ def ingest_records(
             yield line, rec, None
 
     def run(rid: int | None) -> None:
-        ctx = _Context(db, cfg, result, rid, None)
+        ctx = P.Context(db, cfg, result, rid, None)
         source_id = ensure_source(db, source, kind, origin, None)
-        writer = Writer(db, run_id=rid, source_id=source_id, kind=kind, customers=ctx.customers,
-                        counts=result, batch_size=cfg.batch_size)
+        writer = Writer(db, run_id=rid, source_id=source_id, kind=kind, customers=ctx.customers, counts=result)
         norm = Normalizer(kind, preset=None, scale=_scale(rating_scale), max_text_chars=cfg.max_text_chars,
                           do_redact=cfg.redact)
-        extract = _RecordExtractor(fmap, kind)
         try:
-            _consume(ctx, rows(), extract, norm, writer, label, None, line_labels=True)
+            P.consume(ctx, P.produce(rows(), _RecordExtractor(fmap, kind), norm, label, max(1, cfg.batch_size),
+                                     line_labels=True), writer)
             if writer.threaded:
                 ctx.threaded.add(source_id)
-            _finish_threads(ctx)
+            P.finish_threads(ctx)
         finally:
             result.seconds = round(time.perf_counter() - t0, 3)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from vocseg.errors import Errors, SourceError
 from vocseg.ingest import values as V
@@ -29,27 +29,24 @@ class BadRecord(ValueError):
     """A record that cannot be stored; the message is the quarantine reason."""
 
 
-@dataclass(slots=True)
-class Identity:
-    customer: str | None
-    email: str | None
-    handle: str | None
-    name: str | None
-
-    def keys(self) -> list[tuple[str, str]]:
-        """(kind, value) identities, strongest first."""
-        out = []
-        if self.customer:
-            out.append(("customer", self.customer))
-        if self.email:
-            out.append(("email", self.email))
-        if self.handle:
-            out.append(("handle", self.handle))
-        return out
+#: (customer external id, normalised e-mail, normalised handle, name); a plain tuple so
+#: batches cross to the writer process cheaply
+Identity = tuple
 
 
-@dataclass(slots=True)
-class Doc:
+def identity_keys(ident: tuple) -> list[tuple[str, str]]:
+    """(kind, value) identities of a person, strongest first."""
+    out = []
+    if ident[0]:
+        out.append(("external_id", ident[0]))
+    if ident[1]:
+        out.append(("email", ident[1]))
+    if ident[2]:
+        out.append(("handle", ident[2]))
+    return out
+
+
+class Doc(NamedTuple):
     kind: str
     external_id: str
     conversation_id: str | None
@@ -65,15 +62,14 @@ class Doc:
     channel: str | None
     url: str | None
     content_hash: str
-    identity: Identity | None
+    identity: tuple | None
     product: str | None
     attributes: str | None
     reply_to: str | None
     redacted: int
 
 
-@dataclass(slots=True)
-class Txn:
+class Txn(NamedTuple):
     external_id: str
     occurred_at: str
     amount: float
@@ -81,14 +77,16 @@ class Txn:
     quantity: float | None
     product: str | None
     channel: str | None
-    identity: Identity | None
+    identity: tuple | None
     attributes: dict[str, Any] | None
 
 
-@dataclass(slots=True)
-class Cust:
-    identity: Identity
+class Cust(NamedTuple):
+    identity: tuple
     attributes: dict[str, Any]
+
+
+ROW_TYPES = {"documents": Doc, "transactions": Txn, "customers": Cust}
 
 
 def _s(value: Any) -> str | None:
@@ -101,7 +99,7 @@ def _s(value: Any) -> str | None:
             return None
         return value
     if isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return None
         if value.is_integer():
             return str(int(value))
@@ -113,8 +111,7 @@ def normalise_email(value: Any) -> str | None:
     if s is None:
         return None
     s = s.lower()
-    if s.startswith("mailto:"):
-        s = s[7:]
+    s = s.removeprefix("mailto:")
     local, at, domain = s.partition("@")
     if not at or not local or "." not in domain or " " in s:
         return None
@@ -125,7 +122,7 @@ def normalise_handle(value: Any) -> str | None:
     s = _s(value)
     if s is None:
         return None
-    return "@" + s.lstrip("@").lower()
+    return s.lstrip("@").lower() or None
 
 
 def _json_cell(v: Any) -> Any:
@@ -231,7 +228,7 @@ class Normalizer:
         handle = normalise_handle(rec.get("handle"))
         if cust is None and email is None and handle is None:
             return None
-        return Identity(cust, email, handle, _s(rec.get("name")))
+        return (cust, email, handle, _s(rec.get("name")))
 
     def _text(self, fld: str, value: Any, required: bool) -> tuple[str | None, int]:
         s = None if value is None else value.strip() if isinstance(value, str) else _s(value)

@@ -24,7 +24,7 @@ def rows(db: sqlite_utils.Database, *, run_id: int | None = None, file: str | No
     return list(_iter(db, run_id=run_id, file=file, limit=limit))
 
 
-def _iter(db: sqlite_utils.Database, *, run_id: int | None, file: str | None, limit: int | None):  # noqa: ANN202
+def _iter(db: sqlite_utils.Database, *, run_id: int | None, file: str | None, limit: int | None):
     where, args = [], []
     if run_id is not None:
         where.append("run_id = ?")

@@ -54,8 +54,7 @@ def is_gzip(path: Path) -> bool:
 def format_of(path: Path) -> str:
     """csv, jsonl, json, parquet or xlsx, from the name (ignoring .gz) or, failing that, the bytes."""
     name = path.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = name.removesuffix(".gz")
     ext = os.path.splitext(name)[1]
     if ext in (".csv", ".tsv", ".tab", ".txt"):
         return "csv"
@@ -81,7 +80,7 @@ def format_of(path: Path) -> str:
     return "csv"
 
 
-def _open_binary(path: Path):  # noqa: ANN202 - binary file object
+def _open_binary(path: Path):
     raw = open(path, "rb")  # noqa: SIM115 - returned to the caller
     if raw.read(2) == b"\x1f\x8b":
         raw.seek(0)
@@ -187,13 +186,20 @@ class CsvReader(_Reader):
         self._raw = open(path, "rb")  # noqa: SIM115 - closed in rows()
         gz = self._raw.read(2) == b"\x1f\x8b"
         self._raw.seek(0)
+        self._bin = gzip.GzipFile(fileobj=self._raw, mode="rb") if gz else self._raw
+        head = b""
         try:
-            self._bin = gzip.GzipFile(fileobj=self._raw, mode="rb") if gz else self._raw
-            head = self._bin.read(PROBE_BYTES)
-            if gz:
-                self._bin.seek(0)
-            else:
-                self._raw.seek(0)
+            while len(head) < PROBE_BYTES:
+                chunk = self._bin.read(1 << 16)
+                if not chunk:
+                    break
+                head += chunk
+        except (OSError, EOFError, zlib.error) as exc:
+            if not head:  # not even a beginning: unreadable. Otherwise rows() reads up to the break
+                self._raw.close()
+                raise _err(path, f"cannot decompress ({exc})") from None
+        try:
+            self._bin.seek(0)
         except (OSError, EOFError, zlib.error) as exc:
             self._raw.close()
             raise _err(path, f"cannot decompress ({exc})") from None
@@ -315,6 +321,8 @@ class CsvReader(_Reader):
                 yield start, values, None
                 start += nlines
                 self.position = self._raw.tell()
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt compressed data
+            raise _err(self.path, f"cannot read past line {start} ({exc}); the rows before it were read") from None
         finally:
             self._raw.close()
 
@@ -479,7 +487,7 @@ class ParquetReader(_Reader):
         try:
             try:
                 pf = pq.ParquetFile(plain)
-            except Exception as exc:  # pyarrow raises several types for a corrupt file
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
                 raise _err(self.path, f"not a readable Parquet file ({exc})") from None
             self.columns = _name_columns(pf.schema_arrow.names)
             n = 0
@@ -506,7 +514,7 @@ class XlsxReader(_Reader):
         try:
             try:
                 wb = openpyxl.load_workbook(plain, read_only=True, data_only=True)
-            except Exception as exc:  # zipfile/openpyxl raise several types for a corrupt file
+            except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise several types for a corrupt file
                 raise _err(self.path, f"not a readable XLSX workbook ({exc})") from None
             try:
                 ws = wb.worksheets[0]

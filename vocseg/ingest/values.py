@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import re
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30, tzinfo=UTC)  # Excel's day 0 (with its 1900 leap-year bug)
 
 #: strptime formats tried after ``fromisoformat``; the last one that worked is tried first next time.
@@ -41,7 +42,7 @@ def is_missing(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, float):
-        return value != value  # NaN
+        return math.isnan(value)
     if isinstance(value, str):
         return len(value) < 6 and value.strip().lower() in MISSING
     return False
@@ -61,6 +62,14 @@ class DateParser:
         self._last: str | None = None
 
     def __call__(self, value: object) -> str:
+        if type(value) is str and len(value) == 19 and self._last is None:
+            # fast path for the commonest export form, naive 'YYYY-MM-DD HH:MM:SS' (taken as UTC)
+            try:
+                dt.datetime.fromisoformat(value)  # validates
+            except ValueError:
+                pass
+            else:
+                return f"{value[:10]}T{value[11:]}+00:00"
         if isinstance(value, dt.datetime):
             return _utc(value)
         if isinstance(value, dt.date):
@@ -158,10 +167,14 @@ def parse_scale(text: str) -> tuple[float, float]:
 def parse_rating(value: object, scale: tuple[float, float]) -> tuple[str, float]:
     """Return (raw, normalised 0..1). A value may state its own scale: '4/5', '8 out of 10', '80%'."""
     if isinstance(value, bool):
-        raise ValueError(f"rating {value!r} is not a number")
+        raise ValueError(f"rating {value!r} is not a number")  # noqa: TRY004 - a bad value, quarantined
     if isinstance(value, (int, float)):
         x = float(value)
         raw = str(value)
+        lo, hi = scale
+    elif type(value) is str and value.isdigit():  # fast path: '4'
+        raw = value
+        x = float(value)
         lo, hi = scale
     else:
         raw = str(value).strip()
@@ -189,7 +202,7 @@ _CURRENCY = re.compile(r"[^\d,.\-+eE]")
 def parse_number(value: object, what: str = "value") -> float:
     """Amounts and quantities: '1,234.50', '£12.00', '12,5' (decimal comma), '-3'."""
     if isinstance(value, bool):
-        raise ValueError(f"{what} {value!r} is not a number")
+        raise ValueError(f"{what} {value!r} is not a number")  # noqa: TRY004 - a bad value, quarantined
     if isinstance(value, (int, float)):
         x = float(value)
     else:
@@ -209,6 +222,6 @@ def parse_number(value: object, what: str = "value") -> float:
                 raise ValueError(f"{what} {s[:30]!r} is not a number") from None
             if s.startswith("(") and s.endswith(")"):  # accounting negative
                 x = -x
-    if x != x or x in (float("inf"), float("-inf")):
+    if not math.isfinite(x):
         raise ValueError(f"{what} {value!r} is not a finite number")
     return x

@@ -18,16 +18,16 @@ from typing import Any
 import sqlite_utils
 
 from vocseg import store
-from vocseg.ingest.normalize import Cust, Doc, Identity, Txn
+from vocseg.ingest.normalize import Cust, Doc, Identity, Txn, identity_keys
 
 _DOC_COLS = ("id", "source_id", "kind", "external_id", "conversation_id", "turn", "role", "customer_id",
              "author", "title", "text", "created_at", "rating_raw", "rating", "language", "channel", "url",
              "content_hash", "run_id")
 _INSERT_DOC = f"INSERT INTO documents ({', '.join(_DOC_COLS)}) VALUES ({', '.join('?' * len(_DOC_COLS))})"
 _UPDATE_DOC = (
-    "UPDATE documents SET kind=?, conversation_id=COALESCE(?, conversation_id), turn=COALESCE(?, turn), "
-    "role=?, customer_id=COALESCE(?, customer_id), author=?, title=?, text=?, created_at=?, rating_raw=?, "
-    "rating=?, language=?, channel=?, url=?, content_hash=?, run_id=? WHERE id=?"
+    "UPDATE documents SET kind=?, external_id=?, conversation_id=COALESCE(?, conversation_id), "
+    "turn=COALESCE(?, turn), role=?, customer_id=COALESCE(?, customer_id), author=?, title=?, text=?, "
+    "created_at=?, rating_raw=?, rating=?, language=?, channel=?, url=?, content_hash=?, run_id=? WHERE id=?"
 )
 _TXN_COLS = ("id", "source_id", "customer_id", "external_id", "occurred_at", "amount", "currency", "quantity",
              "product", "channel", "run_id")
@@ -63,35 +63,80 @@ class Customers:
     cache only holds committed (or about to commit) links and is dropped on rollback.
     """
 
+    MAX_CACHE = 300_000  # entries kept in memory; beyond this a cache restarts (flat memory)
+
     def __init__(self) -> None:
-        self.cache: dict[tuple[str, str], int] = {}
+        self.cache: dict[tuple[str, str], int] = {}  # (kind, value) -> customer id
+        self.by_identity: dict[tuple, int] = {}  # whole identity tuple already linked -> customer id
+        self.spans: dict[int, list[str]] = {}  # customer id -> times seen, written by flush_spans
 
     def drop_cache(self) -> None:
         self.cache.clear()
+        self.by_identity.clear()
+        self.spans.clear()
 
     def resolve(self, conn: sqlite3.Connection, idents: Sequence[Identity | None],
                 seen: Sequence[str | None]) -> list[int | None]:
-        """Customer id per identity (None stays None); call inside the batch's transaction."""
-        cache = self.cache
-        missing: set[tuple[str, str]] = set()
-        for ident in idents:
-            if ident is not None:
-                for key in ident.keys():
-                    if key not in cache:
-                        missing.add(key)
-        if missing:
-            self._lookup(conn, missing)
+        """Customer id per identity (None stays None); call inside the batch's transaction.
+
+        Also collects the times in ``seen`` for first_seen/last_seen (see flush_spans).
+        """
+        if len(self.cache) > self.MAX_CACHE or len(self.by_identity) > self.MAX_CACHE:
+            self.cache.clear()
+            self.by_identity.clear()
+        by_identity = self.by_identity
         out: list[int | None] = []
-        new_customers: list[tuple[Any, ...]] = []
-        new_idents: list[tuple[int, str, str]] = []
-        fill: list[tuple[Any, ...]] = []
-        spans: dict[int, list[str]] = {}
-        next_id = None
-        for ident, when in zip(idents, seen):
+        slow: list[int] = []
+        for i, ident in enumerate(idents):
             if ident is None:
                 out.append(None)
                 continue
-            keys = ident.keys()
+            cid = by_identity.get(ident)
+            out.append(cid)
+            if cid is None:
+                slow.append(i)
+        if slow:
+            self._resolve_slow(conn, idents, slow, out)
+        spans = self.spans
+        for cid, when in zip(out, seen):
+            if cid is None or not when:
+                continue
+            span = spans.get(cid)
+            if span is None:
+                spans[cid] = [when, when]
+            elif when < span[0]:
+                span[0] = when
+            elif when > span[1]:
+                span[1] = when
+        if len(spans) > self.MAX_CACHE:
+            self.flush_spans(conn)
+        return out
+
+    def flush_spans(self, conn: sqlite3.Connection) -> None:
+        """Widen first_seen/last_seen of the customers seen since the last flush (idempotent:
+        min/max, so a rerun after a kill or a concurrent ingest gives the same values)."""
+        if self.spans:
+            conn.executemany(
+                "UPDATE customers SET first_seen = CASE WHEN first_seen IS NULL OR first_seen > ?1 "
+                "THEN ?1 ELSE first_seen END, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ?2 "
+                "THEN ?2 ELSE last_seen END WHERE id = ?3",
+                [(a, b, cid) for cid, (a, b) in self.spans.items()],
+            )
+            self.spans.clear()
+
+    def _resolve_slow(self, conn: sqlite3.Connection, idents: Sequence[Identity | None], slow: list[int],
+                      out: list[int | None]) -> None:
+        cache = self.cache
+        missing = {key for i in slow for key in identity_keys(idents[i]) if key not in cache}
+        if missing:
+            self._lookup(conn, missing)
+        new_customers: list[tuple[Any, ...]] = []
+        new_idents: list[tuple[int, str, str]] = []
+        fill: list[tuple[Any, ...]] = []
+        next_id = None
+        for i in slow:
+            ident = idents[i]
+            keys = identity_keys(ident)
             cid = None
             for key in keys:
                 cid = cache.get(key)
@@ -102,7 +147,7 @@ class Customers:
                     next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM customers").fetchone()[0]
                 next_id += 1
                 cid = next_id
-                new_customers.append((cid, ident.customer, ident.email, ident.name))
+                new_customers.append((cid, ident[0], ident[1], ident[3]))
                 for key in keys:
                     cache[key] = cid
                     new_idents.append((cid, key[0], key[1]))
@@ -111,17 +156,10 @@ class Customers:
                     if key not in cache:
                         cache[key] = cid
                         new_idents.append((cid, key[0], key[1]))
-                        fill.append((ident.customer if key[0] == "customer" else None,
-                                     ident.email if key[0] == "email" else None, cid))
-            out.append(cid)
-            if when:
-                span = spans.get(cid)
-                if span is None:
-                    spans[cid] = [when, when]
-                elif when < span[0]:
-                    span[0] = when
-                elif when > span[1]:
-                    span[1] = when
+                        fill.append((ident[0] if key[0] == "external_id" else None,
+                                     ident[1] if key[0] == "email" else None, cid))
+            out[i] = cid
+            self.by_identity[ident] = cid
         if new_customers:
             conn.executemany(
                 "INSERT INTO customers (id, external_id, email, name) VALUES (?, ?, ?, ?)", new_customers
@@ -136,66 +174,53 @@ class Customers:
                 "email = COALESCE(email, ?) WHERE id = ?",
                 fill,
             )
-        if spans:
-            conn.executemany(
-                "UPDATE customers SET first_seen = CASE WHEN first_seen IS NULL OR first_seen > ?1 "
-                "THEN ?1 ELSE first_seen END, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ?2 "
-                "THEN ?2 ELSE last_seen END WHERE id = ?3",
-                [(a, b, cid) for cid, (a, b) in spans.items()],
-            )
-        return out
 
     def _lookup(self, conn: sqlite3.Connection, keys: set[tuple[str, str]]) -> None:
-        values = sorted({v for _, v in keys})
-        for i in range(0, len(values), 20000):
-            chunk = _json_list(values[i: i + 20000])
-            for cid, kind, value in conn.execute(
-                "SELECT customer_id, kind, value FROM identities WHERE value IN (SELECT value FROM json_each(?))",
-                [chunk],
-            ):
-                if (kind, value) in keys:
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in keys:
+            by_kind.setdefault(kind, []).append(value)
+        for kind, values in by_kind.items():
+            # kind first, so the lookup uses the (kind, value) primary key
+            for i in range(0, len(values), 20000):
+                for cid, value in conn.execute(
+                    "SELECT customer_id, value FROM identities WHERE kind = ? AND value IN "
+                    "(SELECT value FROM json_each(?))",
+                    [kind, _json_list(values[i: i + 20000])],
+                ):
                     self.cache[(kind, value)] = cid
-        ext = sorted(v for k, v in keys if k == "customer" and (k, v) not in self.cache)
+        ext = sorted(v for k, v in keys if k == "external_id" and (k, v) not in self.cache)
         for i in range(0, len(ext), 20000):
             chunk = _json_list(ext[i: i + 20000])
             for cid, value in conn.execute(
                 "SELECT id, external_id FROM customers WHERE external_id IN (SELECT value FROM json_each(?))",
                 [chunk],
             ):
-                self.cache[("customer", value)] = cid
+                self.cache[("external_id", value)] = cid
 
 
 class Writer:
-    """Collects rows and bad rows of one source and writes them batch by batch."""
+    """Writes the batches of one source, each batch in one transaction."""
 
     def __init__(self, db: sqlite_utils.Database, *, run_id: int | None, source_id: int, kind: str,
-                 customers: Customers, counts: Any, batch_size: int) -> None:
+                 customers: Customers, counts: Any) -> None:
         self.db = db
         self.run_id = run_id
         self.source_id = source_id
         self.kind = kind  # a document kind, 'transactions' or 'customers'
         self.customers = customers
         self.counts = counts  # IngestResult
-        self.batch_size = batch_size
-        self.rows: list[Any] = []
-        self.bad: list[tuple[str, int | None, str, str | None]] = []
         self.threaded = False
+        # bulk-load fast path (see _documents); _seen holds hash() of the ids this writer inserted
+        self._fresh: bool | None = None
+        self._last_max = 0
+        self._seen: set[int] = set()
 
-    def __len__(self) -> int:
-        return len(self.rows) + len(self.bad)
+    MAX_SEEN = 2_000_000  # beyond this, look every id up (keeps memory bounded)
 
-    def add(self, row: Doc | Txn | Cust) -> None:
-        self.rows.append(row)
-
-    def quarantine(self, file: str, line: int | None, reason: str, raw: str | None) -> None:
-        self.bad.append((file, line, reason, raw))
-        self.counts.quarantined += 1
-
-    def flush(self) -> None:
-        if not self.rows and not self.bad:
+    def write(self, rows: list[Any], bad: list[tuple[str, Any, str, str | None]]) -> None:
+        """Store one batch of normalised rows and quarantine its bad rows, atomically."""
+        if not rows and not bad:
             return
-        rows, bad = self.rows, self.bad
-        self.rows, self.bad = [], []
         try:
             with store.transaction(self.db):
                 conn = self.db.conn
@@ -211,7 +236,9 @@ class Writer:
                     conn.executemany(_QUARANTINE, [(self.run_id, f, ln, r, raw, now) for f, ln, r, raw in bad])
         except BaseException:
             self.customers.drop_cache()
+            self._fresh = False  # _seen may name rows that were rolled back: stop trusting it
             raise
+        self.counts.quarantined += len(bad)
 
     # --- documents --------------------------------------------------------------
 
@@ -228,42 +255,59 @@ class Writer:
         return found
 
     def _documents(self, conn: sqlite3.Connection, docs: list[Doc]) -> None:
+        # rows are Doc tuples (plain tuples when they come from the parse process): index access
         counts = self.counts
-        cids = self.customers.resolve(conn, [d.identity for d in docs], [d.created_at for d in docs])
-        existing = self._existing(conn, "documents", "id, content_hash, title, rating_raw",
-                                  [d.external_id for d in docs])
+        cids = self.customers.resolve(conn, [d[15] for d in docs], [d[8] for d in docs])
         next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
-        inserts: list[list[Any]] = []
+        ext_ids = [d[1] for d in docs]
+        if self._fresh is None:  # first batch: is this source empty (a first, bulk load)?
+            empty = conn.execute("SELECT 1 FROM documents WHERE source_id = ? LIMIT 1", [self.source_id]).fetchone()
+            self._fresh = empty is None
+            self._last_max = next_id
+        if self._fresh and next_id == self._last_max and len(self._seen) < self.MAX_SEEN:
+            # Nobody else wrote documents since our last batch and the source was empty when we
+            # began, so only ids we inserted ourselves can exist: look up just those.
+            seen = self._seen
+            ext_ids = [e for e in ext_ids if hash(e) in seen]
+        else:
+            self._fresh = False
+        existing = self._existing(conn, "documents", "id, content_hash, title, rating_raw", ext_ids)
+        inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         attrs: list[tuple[Any, ...]] = []
         replies: list[tuple[int, str]] = []
         sid, run_id = self.source_id, self.run_id
+        inserted = updated = duplicates = redacted = 0
         for d, cid in zip(docs, cids):
-            old = existing.get(d.external_id)
+            ext = d[1]
+            old = existing.get(ext)
             if old is None:
                 next_id += 1
                 doc_id = next_id
-                inserts.append([doc_id, sid, d.kind, d.external_id, d.conversation_id, d.turn, d.role, cid,
-                                d.author, d.title, d.text, d.created_at, d.rating_raw, d.rating, d.language,
-                                d.channel, d.url, d.content_hash, run_id])
-                existing[d.external_id] = (doc_id, d.content_hash, d.title, d.rating_raw)
-                counts.inserted += 1
-                counts.redacted += d.redacted
-            elif old[1] == d.content_hash and old[2] == d.title and old[3] == d.rating_raw:
-                counts.duplicates += 1
+                inserts.append((doc_id, sid, *d[:5], cid, *d[5:15], run_id))
+                existing[ext] = (doc_id, d[14], d[6], d[9])
+                inserted += 1
+                redacted += d[19]
+            elif old[1] == d[14] and old[2] == d[6] and old[3] == d[9]:
+                duplicates += 1
                 continue
             else:
                 doc_id = old[0]
-                updates.append((d.kind, d.conversation_id, d.turn, d.role, cid, d.author, d.title, d.text,
-                                d.created_at, d.rating_raw, d.rating, d.language, d.channel, d.url,
-                                d.content_hash, run_id, doc_id))
-                existing[d.external_id] = (doc_id, d.content_hash, d.title, d.rating_raw)
-                counts.updated += 1
-                counts.redacted += d.redacted
-            if d.product is not None or d.attributes is not None:
-                attrs.append((doc_id, d.product, d.attributes or "{}"))
-            if d.reply_to is not None:
-                replies.append((doc_id, d.reply_to))
+                updates.append((*d[:5], cid, *d[5:15], run_id, doc_id))
+                existing[ext] = (doc_id, d[14], d[6], d[9])
+                updated += 1
+                redacted += d[19]
+            if d[16] is not None or d[17] is not None:
+                attrs.append((doc_id, d[16], d[17] or "{}"))
+            if d[18] is not None:
+                replies.append((doc_id, d[18]))
+        if self._fresh:
+            self._seen.update(hash(row[3]) for row in inserts)
+            self._last_max = next_id
+        counts.inserted += inserted
+        counts.updated += updated
+        counts.duplicates += duplicates
+        counts.redacted += redacted
         if inserts:
             conn.executemany(_INSERT_DOC, inserts)
         if updates:
@@ -332,7 +376,7 @@ class Writer:
             name, stored = conn.execute("SELECT name, attributes FROM customers WHERE id = ?", [cid]).fetchone()
             attrs = json.loads(stored or "{}")
             merged = {**attrs, **c.attributes}
-            new_name = c.identity.name or name
+            new_name = c.identity[3] or name
             if cid > before and cid not in created:
                 created.add(cid)
                 counts.inserted += 1

@@ -1,0 +1,309 @@
+"""The per-file pipeline: read -> map -> normalise in batches -> write, optionally with the
+parsing in a second process so that reading and writing overlap on two cores.
+
+``produce`` is pure (rows in, batches out); ``run_file`` owns the IO of one file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from vocseg import errors as errors_mod
+from vocseg import store
+from vocseg.config import IngestConfig
+from vocseg.errors import Errors, SourceError
+from vocseg.ingest import mapping as M
+from vocseg.ingest.normalize import ROW_TYPES, BadRecord, Extractor, Normalizer
+from vocseg.ingest.readers import EXTENSIONS, ReadOptions, open_reader
+from vocseg.ingest.threads import thread_source
+from vocseg.ingest.writer import Customers, Writer, ensure_source
+
+ProgressFn = Callable[[int, "int | None"], None]
+Batch = tuple[list[Any], list[tuple[Any, Any, str, str | None]], int]
+#: files at least this big are parsed in a second process (when ingest.parse_process is on)
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+@dataclass
+class Context:
+    """What the files of one ingest share: store, settings, counters, customer cache."""
+
+    db: sqlite_utils.Database
+    cfg: IngestConfig
+    result: Any  # IngestResult
+    run_id: int | None
+    progress: ProgressFn | None
+    customers: Customers = field(default_factory=Customers)
+    threaded: set[int] = field(default_factory=set)
+
+
+def table_of(kind: str) -> str:
+    return kind if kind in ("transactions", "customers") else "documents"
+
+
+def produce(rows: Iterable[tuple[Any, Any, Any]], extract: Extractor, norm: Normalizer, label: str,
+            batch_size: int, line_labels: bool = False) -> Iterator[Batch]:
+    """Rows -> batches of (normalised rows, bad rows as (file, line, reason, raw), rows read).
+
+    If the file turns unreadable part-way (a truncated .gz), the rows read so far are still
+    yielded before the ``SourceError`` is raised.
+    """
+    kind = norm.kind
+    table = table_of(kind)
+    document, transaction, customer = norm.document, norm.transaction, norm.customer
+    good: list[Any] = []
+    bad: list[tuple[Any, Any, str, str | None]] = []
+    n = 0
+    try:
+        for total, (line, values, error) in enumerate(rows, 1):
+            n += 1
+            where = label
+            if line_labels and isinstance(line, str):  # ingest_records: a URL names the record
+                where, line = line, total
+            if error is not None:
+                bad.append((where, line, error[0], error[1]))
+            else:
+                try:
+                    rec, attrs = extract(values)
+                    if table == "documents":
+                        good.append(document(rec, attrs))
+                    elif table == "transactions":
+                        good.append(transaction(rec, attrs, values))
+                    else:
+                        good.append(customer(rec, attrs))
+                except BadRecord as exc:
+                    bad.append((where, line, str(exc), extract.raw(values)))
+            if n >= batch_size:
+                yield good, bad, n
+                good, bad, n = [], [], 0
+    except SourceError:
+        if n:
+            yield good, bad, n
+        raise
+    if n:
+        yield good, bad, n
+
+
+def consume(ctx: Context, batches: Iterable[Batch], writer: Writer) -> None:
+    """Write each batch in its own transaction and report progress."""
+    result, progress = ctx.result, ctx.progress
+    for good, bad, n in batches:
+        result.read += n
+        writer.write(good, bad)
+        if progress is not None:
+            progress(n, None)
+
+
+@dataclass
+class FilePlan:
+    """Everything needed to read one file, decided from its header (picklable for the child)."""
+
+    path: Path
+    opts: dict[str, Any]
+    kind: str
+    mapping: dict[str, str]
+    attributes: list[str]
+    preset: M.Preset | None
+    scale: tuple[float, float] | None
+    id_prefix: str | None
+    label: str
+
+
+def _read_options(preset: M.Preset | None, cfg: IngestConfig) -> dict[str, Any]:
+    return {"header": preset.header if preset else None, "delimiter": preset.delimiter if preset else None,
+            "quoting": preset.quoting if preset else True,
+            "max_field_chars": max(cfg.max_text_chars * 4, 1 << 20)}
+
+
+def _normalizer(plan: FilePlan, cfg: IngestConfig) -> Normalizer:
+    norm = Normalizer(plan.kind, preset=plan.preset, scale=plan.scale, max_text_chars=cfg.max_text_chars,
+                      do_redact=cfg.redact, id_prefix=plan.id_prefix)
+    norm.columns = plan.mapping
+    return norm
+
+
+def source_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz",) + EXTENSIONS:
+        name = name.removesuffix(suffix)
+    return name or path.name
+
+
+_REQUIRED = {
+    "transactions": (("occurred_at",), ("amount", "unit_price")),
+    "customers": (("customer", "email", "handle"),),
+}
+
+
+def check_required(kind: str, fmap: dict[str, str], path: Any, columns: Iterable[str] | None) -> None:
+    for options in _REQUIRED.get(kind, (("text",),)):
+        if not any(f in fmap for f in options):
+            raise SourceError(
+                Errors.E103.format(path=path, field=options[0], kind=kind,
+                                   columns=", ".join(columns or []) or "(none)"),
+                code="E103",
+            )
+
+
+def public(row: Any) -> dict[str, Any]:
+    """A normalised row as a dict without empty fields (for --dry-run)."""
+    out = {}
+    for name, v in row._asdict().items():
+        if name == "identity" and v is not None:
+            v = {k: x for k, x in zip(("customer", "email", "handle", "name"), v) if x is not None}
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def run_file(ctx: Context, path: Path, *, kind: str | None, preset: M.Preset | None,
+             explicit: dict[str, str], source: str | None, scale: tuple[float, float] | None,
+             dry_run: bool) -> None:
+    """Ingest one file: plan the mapping from its header, then stream it into the store."""
+    cfg = ctx.cfg
+    opts = _read_options(preset, cfg)
+    read_opts = ReadOptions(**opts)
+    reader = open_reader(path, read_opts)
+    it = reader.rows()
+    first = next(it, None)
+    ctx.result.warnings.extend(read_opts.warnings)
+    columns = reader.columns
+    if columns is None and first is not None and isinstance(first[1], dict):
+        columns = list(first[1].keys())
+    file_kind = kind or (preset.kind if preset else None) or M.guess_kind(columns or [])
+    fmap = M.resolve(columns, file_kind, preset, explicit)
+    attributes = list(preset.attributes) if preset else []
+    if "attributes" in fmap:
+        attributes += [c.strip() for c in fmap.pop("attributes").split(",") if c.strip()]
+    if file_kind == "customers" and columns:
+        attributes = [c for c in columns if c not in fmap.values()]
+    preview = {"file": str(path), "kind": file_kind, "mapping": fmap, "records": []}
+    if first is None:
+        if dry_run:
+            ctx.result.preview.append(preview)
+        return
+    check_required(file_kind, fmap, path, columns)
+    extract = Extractor(reader.columns, fmap, attributes, path)
+    plan = FilePlan(path, opts, file_kind, fmap, attributes, preset, scale,
+                    source_name(path) if preset and preset.id_prefix_file else None, str(path.resolve()))
+    batch = max(1, cfg.batch_size)
+    if dry_run:
+        for good, bad, n in produce(itertools.chain([first], it), extract, _normalizer(plan, cfg), plan.label,
+                                    batch):
+            ctx.result.read += n
+            ctx.result.quarantined += len(bad)
+            for row in good[: 5 - len(preview["records"])]:
+                preview["records"].append(public(row))
+        ctx.result.preview.append(preview)
+        return
+    name = source or (preset.name if preset else None) or source_name(path)
+    source_id = ensure_source(ctx.db, name, file_kind, plan.label, preset.name if preset else None)
+    writer = Writer(ctx.db, run_id=ctx.run_id, source_id=source_id, kind=file_kind, customers=ctx.customers,
+                    counts=ctx.result)
+    if cfg.parse_process and (os.cpu_count() or 1) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES:
+        it.close()  # the child reads the file itself
+        consume(ctx, _child_batches(plan, cfg), writer)
+    else:
+        consume(ctx, produce(itertools.chain([first], it), extract, _normalizer(plan, cfg), plan.label, batch),
+                writer)
+    if writer.threaded:
+        ctx.threaded.add(source_id)
+    with store.transaction(ctx.db):
+        ctx.customers.flush_spans(ctx.db.conn)
+
+
+@contextlib.contextmanager
+def bulk_pragmas(db: sqlite_utils.Database) -> Iterator[None]:
+    """A bigger page cache and fewer WAL checkpoints while ingesting; restored afterwards.
+
+    The documents table has five indexes with random keys (hash, date, customer); with the
+    default 2 MB cache each insert misses, and checkpointing every 4 MB rewrites the same
+    index pages again and again.
+    """
+    conn = db.conn
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+    conn.execute("PRAGMA wal_autocheckpoint = 20000")  # pages (80 MB of WAL)
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
+
+
+def finish_threads(ctx: Context) -> None:
+    """After the files: customers' first/last seen, then reply threading of touched sources."""
+    with store.transaction(ctx.db):
+        ctx.customers.flush_spans(ctx.db.conn)
+    for source_id in sorted(ctx.threaded):
+        with store.transaction(ctx.db):
+            thread_source(ctx.db.conn, source_id)
+
+
+# --- the parse process -------------------------------------------------------------------------
+
+
+def _child(conn: Any, plan: FilePlan, cfg: IngestConfig) -> None:
+    """Child process: read and normalise the file, send pickled batches of plain tuples."""
+    try:
+        reader = open_reader(plan.path, ReadOptions(**plan.opts))
+        it = reader.rows()
+        first = next(it, None)
+        rows = itertools.chain([first], it) if first is not None else iter(())
+        extract = Extractor(reader.columns, plan.mapping, plan.attributes, plan.path)
+        for good, bad, n in produce(rows, extract, _normalizer(plan, cfg), plan.label, max(1, cfg.batch_size)):
+            conn.send_bytes(pickle.dumps(("b", [tuple(r) for r in good], bad, n), protocol=5))
+        conn.send_bytes(pickle.dumps(("end",)))
+    except errors_mod.VocsegError as exc:
+        conn.send_bytes(pickle.dumps(("e", type(exc).__name__, exc.args[0], exc.code)))
+    except BrokenPipeError:  # the parent is gone (killed): stop quietly
+        pass
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send_bytes(pickle.dumps(("x", traceback.format_exc())))
+    finally:
+        conn.close()
+
+
+def _child_batches(plan: FilePlan, cfg: IngestConfig) -> Iterator[Batch]:
+    mp = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    parent, child = mp.Pipe(duplex=False)
+    proc = mp.Process(target=_child, args=(child, plan, cfg), daemon=True, name="vocseg-ingest-parse")
+    proc.start()
+    child.close()
+    # documents are written by index from plain tuples; the other kinds use their field names
+    make = None if table_of(plan.kind) == "documents" else ROW_TYPES[table_of(plan.kind)]._make
+    try:
+        while True:
+            try:
+                msg = pickle.loads(parent.recv_bytes())
+            except EOFError:
+                raise RuntimeError(f"the ingest parse process for {plan.path} died "
+                                   f"(exit code {proc.exitcode})") from None
+            tag = msg[0]
+            if tag == "b":
+                yield (msg[1] if make is None else [make(t) for t in msg[1]]), msg[2], msg[3]
+            elif tag == "end":
+                return
+            elif tag == "e":
+                cls = getattr(errors_mod, msg[1], errors_mod.VocsegError)
+                raise cls(msg[2], code=msg[3])
+            else:
+                raise RuntimeError(f"the ingest parse process failed on {plan.path}:\n{msg[1]}")
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
