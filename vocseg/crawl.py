@@ -107,11 +107,6 @@ class CrawlState:
     def set_mark(self, key: str, value: str) -> None:
         self._new_marks[key] = value
 
-    def discard_pending(self) -> None:
-        """Forget this run's unsaved entries (their batch was not stored)."""
-        self._new_seen.clear()
-        self._new_marks.clear()
-
     def save(self, run_id: int | None) -> None:
         """Write this run's fingerprints and marks inside the caller's transaction."""
         now = store.now()
@@ -134,22 +129,19 @@ def store_batch(
     db: sqlite_utils.Database,
     records: Iterable[dict[str, Any]],
     page_errors: Iterable[dict[str, Any]],
-    state: CrawlState,
     *,
     run_id: int | None,
     origin: str,
     ingest_cfg: IngestConfig = IngestConfig(),  # noqa: B008 - frozen dataclass
-    save_state: bool = False,
 ) -> dict[str, int]:
-    """Hand document records to ingest (grouped by source and kind), quarantine broken pages,
-    and (``save_state``: at the end of a complete crawl) write the crawl state, all in one
-    transaction.
+    """Hand document records to ingest (grouped by source and kind) and quarantine broken
+    pages, in one transaction.
 
     A record carries ``_source`` and ``_kind`` besides ingest's target fields and ``_line``
     (its page URL). A page error is ``{"url", "reason", "raw"}``.
 
     Example: ``store_batch(db, [{"_source": "reviews:shop", "_kind": "review", "text": "ok"}],
-    [], CrawlState(db, "reviews"), run_id=None, origin="https://shop.example/")``
+    [], run_id=None, origin="https://shop.example/")``
     """
     counts = dict.fromkeys(COUNT_KEYS, 0)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -173,8 +165,6 @@ def store_batch(
                 [run_id, err["url"], err["reason"], err.get("raw"), now],
             )
             counts["quarantined"] += 1
-        if save_state:
-            state.save(run_id)
     return counts
 
 

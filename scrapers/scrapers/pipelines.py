@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import asdict, fields
 
+from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
@@ -86,7 +87,9 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self):
         spider = self.crawler.spider
@@ -127,9 +130,9 @@ class StorePipeline:
             self.flush()
         return item
 
-    def flush(self, final: bool = False, save_state: bool = False):
-        """Store the pending batch; at the end of a complete crawl, also the crawl state
-        (only then: a crawl killed or failing half-way leaves the state as it was)."""
+    def flush(self, final: bool = False):
+        """Store the pending batch (one transaction). The crawl state is written apart, once
+        the spider has closed (see spider_closed)."""
         records, errors = self.records, self.errors
         self.records, self.errors = [], []
         spider = self.crawler.spider
@@ -138,16 +141,13 @@ class StorePipeline:
                 self.db,
                 records,
                 errors,
-                self.state,
                 run_id=self.run_id,
                 origin=getattr(spider, "origin", spider.name),
                 ingest_cfg=self.ingest_cfg,
-                save_state=save_state,
             )
         except Exception as exc:
             # Stop here: `vocseg crawl` turns this into a failed run with a one-line error.
             self.failed = True
-            self.state.discard_pending()
             self.crawler.vocseg_failure = f"storing {len(records)} items failed: {exc}"
             if not final:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_failed"))
@@ -156,17 +156,21 @@ class StorePipeline:
             self.crawler.stats.inc_value(f"vocseg/{key}", counts[key])
 
     def close_spider(self):
-        failed = self.failed
-        complete = not getattr(self.crawler.spider, "incomplete", False)
-        if not complete:
-            self.crawler.stats.set_value("vocseg/incomplete", 1)
-            logger.warning("Some pages failed: the crawl state is not advanced by this crawl.")
+        if not self.failed:
+            self.flush(final=True)
+
+    def spider_closed(self, spider, reason):
+        """Advance the crawl state only after a complete crawl: it finished on its own (not
+        stopped or killed), every page it depends on came back, and everything was stored.
+        Otherwise the next crawl walks past the gap instead of stopping before it."""
+        complete = reason == "finished" and not self.failed and not spider.incomplete
         try:
-            if not failed:
-                self.flush(final=True, save_state=complete)
-        except Exception:
-            failed = True
-            raise
+            if complete:
+                with store.transaction(self.db):
+                    self.state.save(self.run_id)
+            else:
+                self.crawler.stats.set_value("vocseg/incomplete", 1)
+                logger.warning("Crawl incomplete (%s): the crawl state is not advanced.", reason)
         finally:
             if self.own_run:
                 stats = self.crawler.stats.get_stats()
@@ -174,8 +178,7 @@ class StorePipeline:
                     k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("vocseg/")
                 }
                 counts["pages"] = stats.get("response_received_count", 0)
-                store.finish_run(
-                    self.db, self.run_id, status="failed" if failed else "ok", counts=counts
-                )
+                status = "failed" if self.failed else "ok"
+                store.finish_run(self.db, self.run_id, status=status, counts=counts)
             if self.own_db:
                 self.db.conn.close()
