@@ -139,3 +139,12 @@ def test_settings_keep_robots_and_throttling_on_and_take_the_user_agent_from_con
     assert s.getfloat("DOWNLOAD_DELAY") >= 1.0
     assert "scrapers.middlewares.BackoffRetryMiddleware" in s.getdict("DOWNLOADER_MIDDLEWARES")
     assert crawl.spider_names() == ["appstore", "feed", "forum", "reviews"]
+
+
+def test_html_text_keeps_line_breaks_between_paragraphs():
+    from scrapers.spiders._base import html_text
+
+    assert (
+        html_text("<p>Fast &amp; quiet.</p><p>But<br/>pricey</p>") == "Fast & quiet.\nBut\npricey\n"
+    )
+    assert html_text(None) is None

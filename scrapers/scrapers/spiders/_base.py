@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import scrapy
@@ -19,11 +20,15 @@ def split_arg(value: str | list[str] | None) -> list[str]:
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
+_BREAKS = re.compile(r"<br\s*/?>|</p\s*>|</li\s*>", re.IGNORECASE)
+
+
 def html_text(html: str | None) -> str | None:
     """Visible text of an HTML fragment (a forum post's ``cooked``, a feed's summary)."""
     if html is None:
         return None
-    return replace_entities(remove_tags(html.replace("<br>", "\n").replace("</p>", "</p>\n")))
+    # line breaks and paragraph ends become newlines, so sentences do not run together
+    return replace_entities(remove_tags(_BREAKS.sub("\n", html)))
 
 
 def links(response, css: str) -> list[str]:
