@@ -18,7 +18,8 @@ JSONLD_GRAPH = b"""<html><head><script type="application/ld+json">
   {"@type": "Organization", "name": "Shop"},
   {"@type": "Product", "name": "Desk lamp",
    "aggregateRating": {"@type": "AggregateRating", "ratingValue": 4.1, "reviewCount": 9},
-   "review": {"@type": "Review", "author": {"@type": "Person", "name": "Ines"},
+   "review": {"@type": "Review", "author": {"@type": "Person", "name": "Ines",
+                                            "url": "https://shop.example/u/ines"},
               "datePublished": "2024-03-05", "headline": "Bright",
               "reviewBody": "Bright enough to read.", "reviewRating": {"ratingValue": 9, "bestRating": 10,
               "worstRating": 0}}}]}
@@ -46,12 +47,18 @@ def test_jsonld_graph_nested_review_keeps_product_scale_and_fields():
         "Bright",
         "Bright enough to read.",
     )
+    assert r["handle"] == "https://shop.example/u/ines"  # a profile links; a bare name does not
+    assert no_handles(STANDALONE)
     assert (r["rating"], r["rating_best"], r["rating_worst"], r["created_at"]) == (
         "9",
         "10",
         "0",
         "2024-03-05",
     )
+
+
+def no_handles(page: bytes) -> bool:
+    return all(r["handle"] is None for r in extract_reviews(page, "https://x.example/").reviews)
 
 
 def test_standalone_reviews_use_item_reviewed_and_schema_org_default_scale():

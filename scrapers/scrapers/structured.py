@@ -62,9 +62,16 @@ def _review_record(node: dict[str, Any], product: str | None) -> dict[str, Any]:
         rating_value = _text(rating)
         best, worst = DEFAULT_BEST, DEFAULT_WORST
     reviewed = _text(node.get("itemReviewed"))
+    author = _first(node.get("author"))
+    # A reviewer's profile URL or id is unique on the site: it links their reviews to one
+    # customer (display names alone are not, so they never link).
+    profile = None
+    if isinstance(author, dict):
+        profile = _text(author.get("url") or author.get("@id") or author.get("identifier"))
     return {
         "external_id": _text(node.get("@id") or node.get("identifier")),
-        "author": _text(node.get("author")),
+        "author": _text(author),
+        "handle": profile,
         "created_at": _text(node.get("datePublished") or node.get("dateCreated")),
         "title": _text(node.get("name") or node.get("headline")),
         "text": _text(node.get("reviewBody") or node.get("description") or node.get("text")),
