@@ -62,14 +62,18 @@ WORKER = """
 import json, sys
 from vocseg import ingest, store
 from vocseg.config import IngestConfig
+from vocseg.ingest import pipeline
 db = store.open(sys.argv[1])
+batch, parallel = sys.argv[2].split(":") if ":" in sys.argv[2] else (sys.argv[2], "0")
+pipeline.PARALLEL_MIN_BYTES = 0 if parallel == "1" else 1 << 40
 res = ingest.ingest(db, sys.argv[3:], kind="review", mapping={"customer": "customer_id"}, source="shop",
-                    cfg=IngestConfig(batch_size=int(sys.argv[2])))
+                    cfg=IngestConfig(batch_size=int(batch)))
 print(json.dumps(res.as_dict()))
 """
 
 
-def worker(db: Path, batch: int, *paths: Path) -> list[str]:
+def worker(db: Path, batch: int | str, *paths: Path) -> list[str]:
+    """``batch`` is the batch size, or 'SIZE:1' to parse in a second process."""
     return [sys.executable, "-c", WORKER, str(db), str(batch), *map(str, paths)]
 
 
@@ -89,19 +93,29 @@ def count_docs(db: Path) -> int:
 
 
 @pytest.mark.slow
-def test_killed_ingest_rerun_gives_the_uninterrupted_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "parse-process"])
+def test_killed_ingest_rerun_gives_the_uninterrupted_store(tmp_path: Path, parallel: bool) -> None:
+    import psutil
+
     data = make_reviews(tmp_path / "reviews.csv", 30_000)
     clean = tmp_path / "clean.db"
     subprocess.run(worker(clean, 500, data), check=True, env=env(), timeout=120, stdout=subprocess.DEVNULL)
 
     killed = tmp_path / "killed.db"
-    proc = subprocess.Popen(worker(killed, 500, data), env=env(), stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(worker(killed, "500:1" if parallel else 500, data), env=env(),
+                            stdout=subprocess.DEVNULL)
     deadline = time.time() + 60
     while count_docs(killed) < 2_000 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
+    # the parse process notices its parent is gone and exits too
+    deadline = time.time() + 10
+    while time.time() < deadline and any(str(killed) in " ".join(p.info["cmdline"] or [])
+                                         for p in psutil.process_iter(["cmdline"])):
+        time.sleep(0.1)
+    assert not any(str(killed) in " ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"]))
     partial = count_docs(killed)
     total = len(snapshot(clean)["documents"])
     assert 0 < partial < total

@@ -256,8 +256,12 @@ def finish_threads(ctx: Context) -> None:
 # --- the parse process -------------------------------------------------------------------------
 
 
-def _child(conn: Any, plan: FilePlan, cfg: IngestConfig) -> None:
+def _child(conn: Any, parent_end: Any, plan: FilePlan, cfg: IngestConfig) -> None:
     """Child process: read and normalise the file, send pickled batches of plain tuples."""
+    if parent_end is not None:
+        # a forked child holds a copy of the parent's read end: close it, so that when the
+        # parent dies (killed mid-ingest) our next send fails with EPIPE and we exit
+        parent_end.close()
     try:
         reader = open_reader(plan.path, ReadOptions(**plan.opts))
         it = reader.rows()
@@ -278,9 +282,11 @@ def _child(conn: Any, plan: FilePlan, cfg: IngestConfig) -> None:
 
 
 def _child_batches(plan: FilePlan, cfg: IngestConfig) -> Iterator[Batch]:
-    mp = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    mp = multiprocessing.get_context(method)
     parent, child = mp.Pipe(duplex=False)
-    proc = mp.Process(target=_child, args=(child, plan, cfg), daemon=True, name="vocseg-ingest-parse")
+    proc = mp.Process(target=_child, args=(child, parent if method == "fork" else None, plan, cfg),
+                      daemon=True, name="vocseg-ingest-parse")
     proc.start()
     child.close()
     # documents are written by index from plain tuples; the other kinds use their field names
