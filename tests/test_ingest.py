@@ -452,3 +452,25 @@ def test_truncated_gzip_keeps_rows_before_and_fails(tmp_path: Path, monkeypatch,
     assert 5000 < n < 20000  # the rows before the break are stored, every one of them
     assert [d["external_id"] for d in docs(db)] == [f"r{i}" for i in range(n)]
     assert next(db.query("SELECT status FROM runs"))["status"] == "failed"
+
+
+def test_progress_reports_every_row_against_an_estimated_total(db, tmp_path: Path) -> None:
+    rows = [{**ROWS[i % 3], "review_id": f"r{i}"} for i in range(1200)]
+    a = write_csv(tmp_path / "a.csv", rows[:700])
+    b = write_csv(tmp_path / "b.csv.gz", rows[700:])
+    calls: list[tuple[int, int | None]] = []
+    res = ingest.ingest(db, [a, b], kind="review", mapping=MAP, cfg=IngestConfig(batch_size=100),
+                        progress=lambda advance, total: calls.append((advance, total)))
+    assert sum(adv for adv, _ in calls) == res.read == 1200
+    totals = [t for _, t in calls if t is not None]
+    assert totals[-1] == 1200
+    assert all(abs(t - 700) < 70 for t in totals[:1])  # the first file's estimate is close
+
+
+def test_rating_scale_from_the_column_name(db, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "feedback.csv", [{"id": "1", "nps_score": "8", "csat": "4", "comment": "ok"}])
+    ingest.ingest(db, [path], kind="review", mapping=["rating=nps_score"])  # NPS column: 0-10 even for reviews
+    assert docs(db)[-1]["rating"] == 0.8
+    path2 = write_csv(tmp_path / "csat.csv", [{"id": "1", "csat": "4", "comment": "ok"}])
+    ingest.ingest(db, [path2], kind="survey")  # CSAT column: 1-5 even for surveys
+    assert docs(db)[-1]["rating"] == 0.75

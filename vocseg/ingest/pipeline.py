@@ -26,7 +26,7 @@ from vocseg.config import IngestConfig
 from vocseg.errors import Errors, SourceError
 from vocseg.ingest import mapping as M
 from vocseg.ingest.normalize import ROW_TYPES, BadRecord, Extractor, Normalizer
-from vocseg.ingest.readers import EXTENSIONS, ReadOptions, open_reader
+from vocseg.ingest.readers import EXTENSIONS, ReadOptions, estimate_rows, open_reader
 from vocseg.ingest.threads import thread_source
 from vocseg.ingest.writer import Customers, Writer, ensure_source
 
@@ -46,6 +46,7 @@ class Context:
     run_id: int | None
     progress: ProgressFn | None
     customers: Customers = field(default_factory=Customers)
+    estimated: int = 0  # rows expected so far (progress bar total)
     threaded: set[int] = field(default_factory=set)
 
 
@@ -103,7 +104,11 @@ def consume(ctx: Context, batches: Iterable[Batch], writer: Writer) -> None:
         result.read += n
         writer.write(good, bad)
         if progress is not None:
-            progress(n, None)
+            if result.read > ctx.estimated:  # the estimate was low
+                ctx.estimated = result.read
+                progress(n, ctx.estimated)
+            else:
+                progress(n, None)
 
 
 @dataclass
@@ -127,8 +132,20 @@ def _read_options(preset: M.Preset | None, cfg: IngestConfig) -> dict[str, Any]:
             "max_field_chars": max(cfg.max_text_chars * 4, 1 << 20)}
 
 
+def scale_from_column(column: str | None) -> tuple[float, float] | None:
+    """A rating column named for its scale: NPS / likelihood to recommend 0-10, CSAT 1-5."""
+    name = M.norm(column or "")
+    if "nps" in name.split("_") or "recommend" in name:
+        return (0.0, 10.0)
+    if "csat" in name.split("_") or "stars" in name:
+        return (1.0, 5.0)
+    return None
+
+
 def _normalizer(plan: FilePlan, cfg: IngestConfig) -> Normalizer:
-    norm = Normalizer(plan.kind, preset=plan.preset, scale=plan.scale, max_text_chars=cfg.max_text_chars,
+    scale = plan.scale or (plan.preset.rating_scale if plan.preset else None) \
+        or scale_from_column(plan.mapping.get("rating"))
+    norm = Normalizer(plan.kind, preset=plan.preset, scale=scale, max_text_chars=cfg.max_text_chars,
                       do_redact=cfg.redact, id_prefix=plan.id_prefix)
     norm.columns = plan.mapping
     return norm
@@ -208,6 +225,10 @@ def run_file(ctx: Context, path: Path, *, kind: str | None, preset: M.Preset | N
                 preview["records"].append(public(row))
         ctx.result.preview.append(preview)
         return
+    if ctx.progress is not None:
+        start = ctx.result.read
+        ctx.estimated = start + (estimate_rows(path) or 0)
+        ctx.progress(0, ctx.estimated or None)
     name = source or (preset.name if preset else None) or source_name(path)
     source_id = ensure_source(ctx.db, name, file_kind, plan.label, preset.name if preset else None)
     writer = Writer(ctx.db, run_id=ctx.run_id, source_id=source_id, kind=file_kind, customers=ctx.customers,
@@ -220,6 +241,9 @@ def run_file(ctx: Context, path: Path, *, kind: str | None, preset: M.Preset | N
                 writer)
     if writer.threaded:
         ctx.threaded.add(source_id)
+    if ctx.progress is not None and ctx.estimated != ctx.result.read:
+        ctx.estimated = ctx.result.read  # the file is done: its estimate becomes its count
+        ctx.progress(0, ctx.estimated)
     with store.transaction(ctx.db):
         ctx.customers.flush_spans(ctx.db.conn)
 

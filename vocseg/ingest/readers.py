@@ -543,6 +543,34 @@ class XlsxReader(_Reader):
                 shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def estimate_rows(path: Path) -> int | None:
+    """A quick estimate of the rows in a file, for the progress bar (None when unknown)."""
+    try:
+        fmt = format_of(path)
+        if fmt == "parquet" and not is_gzip(path):
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        if fmt not in ("csv", "jsonl"):
+            return None
+        size = path.stat().st_size
+        with open(path, "rb") as raw:
+            if raw.read(2) == b"\x1f\x8b":
+                raw.seek(-4, os.SEEK_END)  # gzip trailer: uncompressed size mod 2**32
+                size = int.from_bytes(raw.read(4), "little")
+                raw.seek(0)
+                head = gzip.GzipFile(fileobj=raw).read(PROBE_BYTES)
+            else:
+                raw.seek(0)
+                head = raw.read(PROBE_BYTES)
+        lines = head.count(b"\n")
+        if not head or not lines:
+            return None
+        return max(1, int(lines * max(size, len(head)) / len(head)) - (1 if fmt == "csv" else 0))
+    except (OSError, EOFError, zlib.error, ValueError):
+        return None
+
+
 READERS = {"csv": CsvReader, "jsonl": JsonlReader, "json": JsonArrayReader,
            "parquet": ParquetReader, "xlsx": XlsxReader}
 
