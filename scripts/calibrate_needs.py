@@ -21,16 +21,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vocseg import models  # noqa: E402
-from vocseg.config import ModelsConfig  # noqa: E402
-from vocseg.enrich import embed, needs  # noqa: E402
-from vocseg.enrich.sentiment import data_path  # noqa: E402
+from vocseg import models
+from vocseg.config import ModelsConfig
+from vocseg.enrich import embed, needs
+from vocseg.enrich.sentiment import data_path
 
 
 def read_labelled(path: Path) -> list[tuple[str, set[str]]]:
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        if not line.strip() or line.startswith("#") or line.startswith("sentence\t"):
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith(("#", "sentence\t")):
             continue
         text, _, labels = line.partition("\t")
         rows.append((text, {x.strip() for x in labels.split(",") if x.strip()}))
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--taxonomy", default=None)
     args = ap.parse_args()
     embedder = models.load_embedder(ModelsConfig(embedding=args.embedding))
-    family = embed.model_family(models.embedding_location(args.embedding))
+    family = embed.model_family(args.embedding)
     tax = needs.load_taxonomy(args.taxonomy)
     rows = read_labelled(data_path("needs_calibration.tsv"))
     phrases, owners = tax.phrases()

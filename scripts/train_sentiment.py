@@ -27,9 +27,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vocseg import models  # noqa: E402
-from vocseg.config import ModelsConfig  # noqa: E402
-from vocseg.enrich import embed, sentiment, training  # noqa: E402
+from vocseg import models
+from vocseg.config import ModelsConfig
+from vocseg.enrich import embed, sentiment, training
 
 
 def features(examples, embedder, family: str, cache: Path | None):
@@ -94,7 +94,7 @@ def main() -> None:
 
     cfg = ModelsConfig(embedding=args.embedding)
     embedder = models.load_embedder(cfg)
-    family = embed.model_family(models.embedding_location(args.embedding))
+    family = embed.model_family(args.embedding)
     examples = training.load_all(Path(args.corpora))
     cache = Path(args.cache) if args.cache else None
     vecs, lex = features(examples, embedder, family, cache)

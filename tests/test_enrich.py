@@ -111,29 +111,32 @@ def test_intent_from_cue_or_sentiment():
     assert needs.intent(None, "neutral") is None
 
 
-@pytest.mark.parametrize(
-    ("text", "need"),
-    [
-        ("I was charged two times for one order and nobody refunds me.", "billing_refunds"),
-        ("The driver brought my package a whole week after the promised date.", "delivery_speed"),
-        ("The sweater started pilling after one wash.", "product_quality"),
-        ("Every time I open the app it freezes and closes.", "reliability_bugs"),
-        ("I called support four times and nobody could help me.", "customer_support"),
-        ("These jeans run at least one size too small.", "fit_sizing"),
-        ("Way too pricey for such a small portion.", "price_value"),
-        ("Please add a way to schedule deliveries on weekends.", "missing_features"),
-    ],
-)
-def test_needs_match_hand_written_sentences(embedder, text, need):
+NEED_SENTENCES = [
+    ("I was charged two times for one order and nobody refunds me.", "billing_refunds"),
+    ("The driver brought my package a whole week after the promised date.", "delivery_speed"),
+    ("The sweater started pilling after one wash.", "product_quality"),
+    ("Every time I open the app it freezes and closes.", "reliability_bugs"),
+    ("I called support four times and nobody could help me.", "customer_support"),
+    ("These jeans run at least one size too small.", "fit_sizing"),
+    ("Way too pricey for such a small portion.", "price_value"),
+    ("I wish you sold it in more colours.", "missing_features"),
+    ("Please add a way to schedule deliveries on weekends.", "missing_features"),
+    ("Somebody logged into my account from another country.", "trust_privacy"),
+]
+
+
+def test_needs_match_hand_written_sentences(embedder):
+    """Zero-shot at the calibrated threshold: most needs are found and none is wrong."""
     tax = needs.load_taxonomy()
     phrases, owners = tax.phrases()
-    sims = needs.similarities(
-        embed.encode(embedder, [text]), embed.encode(embedder, phrases), owners, len(tax.needs)
-    )
-    matched = [
-        tax.needs[j].name for j, _ in needs.match(sims, tax.threshold("all-MiniLM-L6-v2"))[0]
-    ]
-    assert need in matched
+    texts = [t for t, _ in NEED_SENTENCES]
+    sims = needs.similarities(embed.encode(embedder, texts), embed.encode(embedder, phrases), owners,
+                              len(tax.needs))
+    matched = [[tax.needs[j].name for j, _ in m] for m in needs.match(sims, tax.threshold("all-MiniLM-L6-v2"))]
+    found = [need in got for (_, need), got in zip(NEED_SENTENCES, matched, strict=True)]
+    wrong_top = [(t, got) for (t, need), got in zip(NEED_SENTENCES, matched, strict=True) if got and got[0] != need]
+    assert sum(found) >= 7, list(zip(texts, matched, strict=True))
+    assert wrong_top == []
 
 
 def test_neutral_small_talk_expresses_no_need(embedder):

@@ -66,7 +66,7 @@ def sentiment_cmd(
     """
     st = state(ctx)
     cfg = st.load_config()
-    family = embed.model_family(models.embedding_location(cfg.models.embedding))
+    family = embed.model_family(cfg.models.embedding)
     model = sentiment.load_model(family, cfg.enrich.sentiment_model or None)
     embedder = models.load_embedder(cfg.models)
     with progress(st, "Scoring") as update:

@@ -57,7 +57,7 @@ def _version(dist: str) -> str | None:
 
 def model_versions(cfg: Config, taxonomy: needs.Taxonomy) -> dict[str, Any]:
     """Names and versions of everything that shapes the output, without loading any model."""
-    family = embed.model_family(models.embedding_location(cfg.models.embedding))
+    family = embed.model_family(cfg.models.embedding)
     sent_file = Path(cfg.enrich.sentiment_model) if cfg.enrich.sentiment_model else sentiment.model_file(family)
     sent_digest = hashlib.sha1(sent_file.read_bytes()).hexdigest()[:12] if sent_file.is_file() else None
     spacy_loc = models.spacy_location(cfg.models.spacy)
@@ -96,7 +96,7 @@ def load_models(cfg: Config) -> Models:
     spacy_nlp = models.load_spacy(cfg.models, disable=disable)
     nlp.add_components(spacy_nlp)
     embedder = models.load_embedder(cfg.models)
-    family = embed.model_family(models.embedding_location(cfg.models.embedding))
+    family = embed.model_family(cfg.models.embedding)
     clf = sentiment.load_model(family, cfg.enrich.sentiment_model or None)
     return Models(
         spacy_nlp, embedder, clf, sentiment.make_analyzer(), models.embedding_model_id(cfg.models), family
@@ -241,15 +241,19 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     vecs = embed.ensure(
         ctx.db, texts, m.embedder, m.model_id, hashes=hashes, on_computed=lambda n: computed.__setitem__(0, n)
     )
-    # lexicon features and probabilities once per distinct text
-    uniq: dict[str, int] = {}
-    for i, h in enumerate(hashes):
-        uniq.setdefault(h, i)
-    order = list(uniq.values())
-    lex = sentiment.lexicon_features(m.analyzer, [texts[i] for i in order])
-    probs_u = m.sentiment.predict_proba(vecs[order], lex)
-    pos_of = {h: k for k, h in enumerate(uniq)}
-    probs = probs_u[[pos_of[h] for h in hashes]]
+    # lexicon features come from the spaCy component (computed in the workers)
+    lex = np.zeros((len(texts), 4), dtype=np.float32)
+    i = 0
+    for (_, doc), sents in zip(chunk, sent_lists, strict=True):
+        feats = nlp.lexicon_records(doc)
+        if feats is None:  # pipeline without the component
+            feats = {"doc": sentiment.lexicon_features(m.analyzer, [doc.text])[0],
+                     "sents": sentiment.lexicon_features(m.analyzer, [s["text"] for s in sents])}
+        lex[i] = feats["doc"]
+        if len(sents):
+            lex[i + 1 : i + 1 + len(sents)] = feats["sents"]
+        i += 1 + len(sents)
+    probs = m.sentiment.predict_proba(vecs, lex)
     scores, labels = sentiment.score_and_label(probs)
     n_needs = len(ctx.taxonomy.needs)
     sims = needs.similarities(vecs, ctx.phrase_vecs, ctx.owners, n_needs)

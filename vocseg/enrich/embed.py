@@ -180,15 +180,18 @@ def distill(embedder: Any, out_dir: str, *, dims: int = 256, sif: float = 1e-4, 
     return info
 
 
-def model_family(location: str) -> str:
-    """``minilm-static-v1`` for a folder made by :func:`distill`, else the model id given."""
+def model_family(embedding: str) -> str:
+    """The family the sentiment model and needs thresholds are keyed on, for an ``[models]
+    embedding`` value: ``minilm-static-v1`` for a folder made by :func:`distill`, else the value."""
     import json
     from pathlib import Path
 
-    marker = Path(location) / STATIC_MARKER
+    from vocseg.models import embedding_location
+
+    marker = Path(embedding_location(embedding)) / STATIC_MARKER
     if marker.is_file():
         try:
             return str(json.loads(marker.read_text(encoding="utf-8"))["name"])
         except (ValueError, KeyError):
-            return location
-    return location
+            return embedding
+    return embedding

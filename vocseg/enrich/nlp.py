@@ -12,6 +12,8 @@ main process:
   opinion words' lexicon valence (VADER scale, after negation) or ``None`` when no opinion
   word is in the lexicon (the sentence's own sentiment decides then).
 * ``vocseg_cues`` -> ``doc._.vocseg_cues``: per sentence ``"request"``, ``"question"`` or ``None``.
+* ``vocseg_lexicon`` -> ``doc._.vocseg_lex``: the sentiment model's lexicon features (VADER
+  compound, pos, neg, neu) of the whole text and of each sentence, computed in the workers.
 
 Example::
 
@@ -31,13 +33,13 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-SENTS_EXT, ASPECTS_EXT, CUES_EXT = "vocseg_sents", "vocseg_aspects", "vocseg_cues"
-for _name in (SENTS_EXT, ASPECTS_EXT, CUES_EXT):
+SENTS_EXT, ASPECTS_EXT, CUES_EXT, LEX_EXT = "vocseg_sents", "vocseg_aspects", "vocseg_cues", "vocseg_lex"
+for _name in (SENTS_EXT, ASPECTS_EXT, CUES_EXT, LEX_EXT):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
 #: components vocseg adds, in order; and the packaged ones it does not need
-COMPONENTS = ("vocseg_sentences", "vocseg_aspects", "vocseg_cues")
+COMPONENTS = ("vocseg_sentences", "vocseg_aspects", "vocseg_cues", "vocseg_lexicon")
 NEGATIONS = {"not", "n't", "never", "no", "hardly", "barely", "nothing", "neither", "nor", "without", "cannot"}
 #: VADER's scalar for a negated word (Hutto & Gilbert 2014)
 NEGATION_SCALAR = -0.74
@@ -299,6 +301,34 @@ class IntentCues:
         return None
 
 
+# --- lexicon features ------------------------------------------------------------
+
+
+@Language.factory("vocseg_lexicon", requires=[f"doc._.{SENTS_EXT}"], assigns=[f"doc._.{LEX_EXT}"])
+def make_lexicon(nlp: Language, name: str) -> LexiconFeatures:
+    from vocseg.enrich.sentiment import make_analyzer
+
+    return LexiconFeatures(make_analyzer(domain=True))
+
+
+class LexiconFeatures:
+    """``{"doc": [4 floats], "sents": [[4 floats], ...]}``: ``sentiment.lexicon_features`` of the
+    text and of each sentence, so that this pure-Python work runs in spaCy's worker processes."""
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+
+    def features(self, text: str) -> list[float]:
+        s = self.analyzer.polarity_scores(text)
+        return [s["compound"], s["pos"], s["neg"], s["neu"]]
+
+    def __call__(self, doc: Doc) -> Doc:
+        whole = self.features(doc.text)
+        sents = [whole if r["text"] == doc.text else self.features(r["text"]) for r in sent_records(doc)]
+        doc._.set(LEX_EXT, {"doc": whole, "sents": sents})
+        return doc
+
+
 def add_components(nlp: Language, *, aspects: bool = True) -> Language:
     """Add vocseg's components to a loaded pipeline (idempotent); returns it."""
     for name in COMPONENTS:
@@ -319,3 +349,7 @@ def aspect_records(doc: Doc) -> list[tuple]:
 
 def cue_records(doc: Doc) -> list[str | None]:
     return doc._.get(CUES_EXT) or []
+
+
+def lexicon_records(doc: Doc) -> dict | None:
+    return doc._.get(LEX_EXT)
