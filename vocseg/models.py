@@ -70,12 +70,25 @@ def load_embedder(cfg: ModelsConfig):  # noqa: ANN201 - SentenceTransformer
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
+    _quiet_hf()
     try:
         return SentenceTransformer(loc, device=cfg.device)
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one actionable line
         raise ModelNotFoundError(
             Errors.E202.format(name=cfg.embedding, reason=str(exc).splitlines()[0][:200]), code="E202"
         ) from None
+
+
+def _quiet_hf() -> None:
+    """No weight-loading progress bars from transformers/huggingface (cron logs stay clean)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:  # pragma: no cover - transformers is a dependency of sentence-transformers
+        pass
 
 
 def embedding_model_id(cfg: ModelsConfig) -> str:
