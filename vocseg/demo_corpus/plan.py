@@ -22,7 +22,7 @@ SURGE_THEME = "app_crash"
 SURGE_WEEKS = 4
 SURGE_START = END - dt.timedelta(days=7 * SURGE_WEEKS - 1)  # 2026-06-01
 #: target share of the surge theme among all customer-voice documents in each of the last 4 weeks
-SURGE_SHARE = (0.06, 0.10, 0.16, 0.24)
+SURGE_SHARE = (0.05, 0.07, 0.12, 0.26)
 
 SEGMENTS: dict[str, dict[str, Any]] = {
     "price_sensitive": {
