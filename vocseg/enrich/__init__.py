@@ -34,6 +34,8 @@ ProgressFn = Callable[[int, int | None], None]
 
 #: below this many documents, worker processes cost more than they save
 MIN_DOCS_FOR_WORKERS = 400
+#: documents read from the store and handed to the parser workers at a time
+PAGE = 2000
 
 
 @dataclass
@@ -115,15 +117,19 @@ def pending(db: sqlite_utils.Database, all: bool = False) -> list[int]:
     return [r[0] for r in db.conn.execute(sql)]
 
 
-def _rows(db: sqlite_utils.Database, ids: Sequence[int], page: int = 500) -> Iterator[tuple]:
-    for i in range(0, len(ids), page):
-        part = ids[i : i + page]
-        marks = ",".join("?" * len(part))
-        rows = db.conn.execute(
-            f"SELECT id, text, content_hash, role, rating FROM documents WHERE id IN ({marks}) ORDER BY id",
-            list(part),
-        ).fetchall()
-        yield from rows
+def _pages(db: sqlite_utils.Database, ids: Sequence[int], size: int) -> Iterator[list[tuple]]:
+    """(id, text, content_hash, role, rating) of the documents, ``size`` at a time."""
+    for i in range(0, len(ids), size):
+        part = ids[i : i + size]
+        rows: list[tuple] = []
+        for j in range(0, len(part), 900):
+            sub = part[j : j + 900]
+            marks = ",".join("?" * len(sub))
+            rows += db.conn.execute(
+                f"SELECT id, text, content_hash, role, rating FROM documents WHERE id IN ({marks}) ORDER BY id",
+                list(sub),
+            ).fetchall()
+        yield rows
 
 
 def enrich(
@@ -160,7 +166,9 @@ def enrich(
         summary.update(seconds=round(time.perf_counter() - t0, 3), docs_per_s=0.0)
         return summary
     with store.run(db, "enrich", {"all": all, "documents": len(ids), "models": versions}) as counts:
+        t_load = time.perf_counter()
         m = loaded or load_models(cfg)
+        summary["model_load_seconds"] = round(time.perf_counter() - t_load, 3)
         summary["models_loaded"] = [] if loaded else ["spacy", "embedding", "sentiment"]
         summary["run_id"] = counts["run_id"]
         threshold = taxonomy.threshold(m.family, cfg.enrich.needs_threshold)
@@ -174,24 +182,24 @@ def enrich(
                 needs.as_rows(taxonomy, m.family, threshold, store.now()),
             )
         ctx = _Context(db, m, taxonomy, phrase_vecs, owners, threshold, cfg.enrich.rating_weight, fp, counts["run_id"])
-        rows = _rows(db, ids)
         n_process = cfg.enrich.n_process if len(ids) >= MIN_DOCS_FOR_WORKERS else 1
         batch = max(1, cfg.enrich.batch_size)
-        docs = m.nlp.pipe(
-            ((row[1], row) for row in rows), as_tuples=True, batch_size=min(batch, 256), n_process=max(1, n_process)
-        )
-        chunk: list[tuple[tuple, Any]] = []
-        for doc, row in docs:
-            chunk.append((row, doc))
-            if len(chunk) >= batch:
-                _write(db, _process(chunk, ctx), summary)
-                if progress:
-                    progress(len(chunk), None)
-                chunk = []
-        if chunk:
-            _write(db, _process(chunk, ctx), summary)
-            if progress:
-                progress(len(chunk), None)
+        from vocseg.enrich import nlp
+
+        with nlp.parser(m.nlp, n_process=max(1, n_process)) as parse:
+            for page in _pages(db, ids, size=max(batch, PAGE)):
+                chunk: list[tuple[tuple, dict]] = []
+                for row, rec in zip(page, parse([r[1] for r in page]), strict=True):
+                    chunk.append((row, rec))
+                    if len(chunk) >= batch:
+                        _write(db, _process(chunk, ctx), summary)
+                        if progress:
+                            progress(len(chunk), None)
+                        chunk = []
+                if chunk:
+                    _write(db, _process(chunk, ctx), summary)
+                    if progress:
+                        progress(len(chunk), None)
         seconds = time.perf_counter() - t0
         summary.update(seconds=round(seconds, 3), docs_per_s=round(summary["documents"] / seconds, 1))
         counts.update({k: v for k, v in summary.items() if k not in ("models",)})
@@ -224,11 +232,9 @@ def _label(score: float) -> str:
 
 
 def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
-    """Pure part of a batch: spaCy docs + models -> rows for every enrich table."""
-    from vocseg.enrich import nlp
-
+    """Pure part of a batch: parsed records + models -> rows for every enrich table."""
     m = ctx.m
-    sent_lists = [nlp.sent_records(doc) for _, doc in chunk]
+    sent_lists = [rec["sents"] for _, rec in chunk]
     texts: list[str] = []
     hashes: list[str] = []
     for (row, _), sents in zip(chunk, sent_lists, strict=True):
@@ -244,10 +250,10 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     # lexicon features come from the spaCy component (computed in the workers)
     lex = np.zeros((len(texts), 4), dtype=np.float32)
     i = 0
-    for (_, doc), sents in zip(chunk, sent_lists, strict=True):
-        feats = nlp.lexicon_records(doc)
+    for (_, rec), sents in zip(chunk, sent_lists, strict=True):
+        feats = rec["lex"]
         if feats is None:  # pipeline without the component
-            feats = {"doc": sentiment.lexicon_features(m.analyzer, [doc.text])[0],
+            feats = {"doc": sentiment.lexicon_features(m.analyzer, [rec["text"]])[0],
                      "sents": sentiment.lexicon_features(m.analyzer, [s["text"] for s in sents])}
         lex[i] = feats["doc"]
         if len(sents):
@@ -264,7 +270,7 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
                            "need_names": ctx.taxonomy.names}
     pos = 0
     now = store.now()
-    for (row, doc), sents in zip(chunk, sent_lists, strict=True):
+    for (row, rec), sents in zip(chunk, sent_lists, strict=True):
         doc_id, _, chash, role, rating = row
         out["doc_ids"].append(doc_id)
         d = pos
@@ -277,7 +283,7 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
             doc_id, round(score, 4), labels[d], round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4),
             sentiment.satisfaction(score, rating, ctx.rating_weight), int(rating is not None), int(role != "agent"),
         ))
-        cues = nlp.cue_records(doc)
+        cues = rec["cues"]
         per_need: dict[int, list[tuple[float, float]]] = {}
         sent_rows = []
         for k, s in enumerate(sents):
@@ -291,9 +297,7 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
                 per_need.setdefault(j, []).append((sim, s_score))
         out["sentences"].append((doc_id, sent_rows, [
             (k, s["ents"]) for k, s in enumerate(sents) if s["ents"]
-        ], [
-            a for a in nlp.aspect_records(doc)
-        ], [
+        ], rec["aspects"], [
             (k, matches[first + k]) for k in range(len(sents)) if matches[first + k]
         ]))
         n_s = max(1, len(sents))

@@ -25,9 +25,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from spacy.language import Language
@@ -353,3 +354,64 @@ def cue_records(doc: Doc) -> list[str | None]:
 
 def lexicon_records(doc: Doc) -> dict | None:
     return doc._.get(LEX_EXT)
+
+
+# --- running the pipeline ---------------------------------------------------------
+
+
+def records(doc: Doc) -> dict:
+    """Everything enrich needs from a parsed Doc, as plain (cheaply picklable) data."""
+    return {
+        "text": doc.text,
+        "sents": sent_records(doc),
+        "aspects": aspect_records(doc),
+        "cues": cue_records(doc),
+        "lex": lexicon_records(doc),
+    }
+
+
+#: the pipeline inside a worker process of :func:`parse` (set by the pool's initializer,
+#: inherited through fork; never set in the main process)
+_worker_nlp: Language | None = None
+
+
+def _init_worker(pipeline: Language) -> None:
+    global _worker_nlp
+    _worker_nlp = pipeline
+
+
+def _parse_chunk(texts: list[str]) -> list[dict]:
+    assert _worker_nlp is not None
+    return [records(doc) for doc in _worker_nlp.pipe(texts, batch_size=len(texts) or 1)]
+
+
+@contextlib.contextmanager
+def parser(pipeline: Language, n_process: int = 1, batch_size: int = 64) -> Iterator[Callable[[list[str]], Iterator[dict]]]:
+    """A function that yields ``records`` of a list of texts, in order, using ``n_process``
+    forked worker processes (kept for the whole ``with`` block).
+
+    Workers send back plain records, not Docs: spaCy's own ``n_process`` ships every Doc back
+    as bytes, and decoding them (srsly's msgpack looks up its decoders through package entry
+    points on every call) cost more than the parsing itself on our 2-core machine.
+
+    Example: ``with parser(nlp, 2) as parse: recs = list(parse(["Great food."]))``
+    """
+    import multiprocessing as mp
+
+    if n_process <= 1 or "fork" not in mp.get_all_start_methods():
+
+        def parse_here(texts: list[str]) -> Iterator[dict]:
+            for doc in pipeline.pipe(texts, batch_size=batch_size):
+                yield records(doc)
+
+        yield parse_here
+        return
+
+    with mp.get_context("fork").Pool(n_process, initializer=_init_worker, initargs=(pipeline,)) as pool:
+
+        def parse_pool(texts: list[str]) -> Iterator[dict]:
+            parts = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+            for recs in pool.imap(_parse_chunk, parts, chunksize=1):
+                yield from recs
+
+        yield parse_pool
