@@ -228,12 +228,13 @@ def test_each_kind_of_bad_row_is_quarantined_and_valid_rows_kept(db, tmp_path: P
         b"9,2024-03-04,2," + b"x" * 300 + b"\n",  # oversized for max_text_chars=200
         b'10,2024-03-04,1,"quote then junk"x\n',
         b"11,2024-03-05,5,good row eleven\n",
+        b"12,2024-03-05,5,nul \x00 byte\n",
     ]
     path.write_bytes(b"".join(lines))
     res = ingest.ingest(db, [path], kind="review", cfg=IngestConfig(max_text_chars=200))
     assert sorted(d["external_id"] for d in docs(db)) == ["1", "11", "3"]
     q = {r["line"]: r["reason"] for r in db.query("SELECT line, reason FROM quarantine")}
-    assert set(q) == {3, 5, 6, 7, 8, 9, 10, 11}
+    assert set(q) == {3, 5, 6, 7, 8, 9, 10, 11, 13}
     assert "quot" in q[3]
     assert q[5].startswith("missing text")
     assert "date" in q[6]
@@ -242,20 +243,22 @@ def test_each_kind_of_bad_row_is_quarantined_and_valid_rows_kept(db, tmp_path: P
     assert "fields" in q[9]
     assert "over the limit" in q[10]
     assert "quot" in q[11]
-    assert (res.read, res.inserted, res.quarantined) == (11, 3, 8)
+    assert "NUL" in q[13]
+    assert (res.read, res.inserted, res.quarantined) == (12, 3, 9)
     files = {r["file"] for r in db.query("SELECT file FROM quarantine")}
     assert files == {str(path.resolve())}
     # re-ingesting does not repeat quarantine rows
     ingest.ingest(db, [path], kind="review", cfg=IngestConfig(max_text_chars=200))
-    assert db["quarantine"].count == 8
+    assert db["quarantine"].count == 9
 
 
 def test_bad_json_lines_are_quarantined(db, tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
-    path.write_text('{"text": "fine one"}\n{"text": broken\n[1, 2]\n{"text": "fine two"}\n')
+    path.write_text('{"text": "fine one"}\n{"text": broken\n[1, 2]\n{"text": "fine two"}\n'
+                    '{"text": "nul \\u0000 escaped"}\n')
     res = ingest.ingest(db, [path], kind="review")
-    assert (res.inserted, res.quarantined) == (2, 2)
-    assert {r["line"] for r in db.query("SELECT line FROM quarantine")} == {2, 3}
+    assert (res.inserted, res.quarantined) == (2, 3)
+    assert {r["line"] for r in db.query("SELECT line FROM quarantine")} == {2, 3, 5}
 
 
 def test_strict_fails_after_storing_valid_rows(db, tmp_path: Path) -> None:

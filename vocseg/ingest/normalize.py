@@ -237,6 +237,8 @@ class Normalizer:
                 col = self.columns.get(fld)
                 raise BadRecord(f"missing {fld}" + (f" (column '{col}' is empty)" if col and col != fld else ""))
             return None, 0
+        if "\x00" in s:
+            raise BadRecord(f"{fld} contains NUL characters")
         if len(s) > self.max_chars:
             raise BadRecord(
                 f"{fld} is {len(s):,} characters, over the limit of {self.max_chars:,} "

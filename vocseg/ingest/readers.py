@@ -216,7 +216,7 @@ class CsvReader(_Reader):
         self.delimiter = opts.delimiter or _sniff_delimiter(first, path)
         self._lines_read = 0
 
-    def _lines(self, pending: list[str], pushback: list[str], bad: set[int]) -> Iterator[str]:
+    def _lines(self, pending: list[str], pushback: list[str], bad: dict[int, str]) -> Iterator[str]:
         """Decoded physical lines; remembers the current row's lines so a bad row can be re-read."""
         enc = self.encoding
         first = True
@@ -238,7 +238,9 @@ class CsvReader(_Reader):
                         line = bline.decode(enc)
                     except UnicodeDecodeError:
                         line = bline.decode(enc, errors="replace")
-                        bad.add(self._lines_read)
+                        bad[self._lines_read] = "invalid bytes for the file's encoding " + enc
+                if "\x00" in line:
+                    bad[self._lines_read] = "contains NUL bytes"
                     if first and enc == "utf-8-sig":
                         line = line.lstrip("\ufeff")
                 first = False
@@ -253,7 +255,7 @@ class CsvReader(_Reader):
     def rows(self) -> Iterator[Row]:
         pending: list[str] = []
         pushback: list[str] = []
-        bad: set[int] = set()
+        bad: dict[int, str] = {}  # physical line -> why it is unusable
         limit = max(self.opts.max_field_chars, 131072)
         csv.field_size_limit(limit)
         lines = self._lines(pending, pushback, bad)
@@ -292,7 +294,8 @@ class CsvReader(_Reader):
                     start += nlines
                     continue
                 if bad and any(start <= b < start + nlines for b in bad):
-                    yield start, None, ("invalid bytes for the file's encoding " + self.encoding, "".join(pending))
+                    reason = next(bad[b] for b in range(start, start + nlines) if b in bad)
+                    yield start, None, (reason, "".join(pending).replace("\x00", "\\0"))
                     pending.clear()
                     start += nlines
                     continue
