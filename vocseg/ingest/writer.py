@@ -290,6 +290,7 @@ class Writer:
         cids = self.customers.resolve(conn, [d[15] for d in docs], [d[8] for d in docs])
         next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
         ext_ids = [d[1] for d in docs]
+        repeats = len(set(ext_ids)) != len(ext_ids)  # an id twice in this batch: track as we go
         if self._fresh is None:  # first batch: is this source empty (a first, bulk load)?
             empty = conn.execute("SELECT 1 FROM documents WHERE source_id = ? LIMIT 1", [self.source_id]).fetchone()
             self._fresh = empty is None
@@ -315,7 +316,8 @@ class Writer:
                 next_id += 1
                 doc_id = next_id
                 inserts.append((doc_id, sid, *d[:5], cid, *d[5:15], run_id))
-                existing[ext] = (doc_id, d[14], d[6], d[9])
+                if repeats:
+                    existing[ext] = (doc_id, d[14], d[6], d[9])
                 inserted += 1
                 redacted += d[19]
             elif old[1] == d[14] and old[2] == d[6] and old[3] == d[9]:
