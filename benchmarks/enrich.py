@@ -9,7 +9,8 @@ profile's classifier, since the fast profile trades some quality for speed.
 
 Profiles: ``default`` = packaged all-MiniLM-L6-v2; ``static`` = the static model distilled
 from it (``vocseg distill``; built here first when --static is not given); ``static-noner``
-= static and ``[enrich] entities = false``. Targets (issue 4): >= 500 docs/s, RSS < 2 GB.
+= static and ``[enrich] entities = false``; a ``-1proc`` suffix sets ``n_process = 1``
+(to measure what the second core gives). Targets (issue 4): >= 500 docs/s, RSS < 2 GB.
 
 Example: .venv/bin/python benchmarks/enrich.py --n 20000 --profiles static,default
 """
@@ -102,8 +103,13 @@ def run_profile(name: str, db: Path, tmp: Path, static_dir: Path) -> dict:
     lines = []
     if name.startswith("static"):
         lines += ["[models]", f'embedding = "{static_dir}"']
-    if name.endswith("noner"):
-        lines += ["[enrich]", "entities = false"]
+    enrich_lines = []
+    if "noner" in name:
+        enrich_lines.append("entities = false")
+    if "1proc" in name:
+        enrich_lines.append("n_process = 1")
+    if enrich_lines:
+        lines += ["[enrich]", *enrich_lines]
     toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
     copy = tmp / f"{name}.db"
     subprocess.run(["sqlite3", str(db), f".backup {copy}"], check=True) if _has_sqlite3() else _copy(db, copy)
