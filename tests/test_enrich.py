@@ -266,6 +266,25 @@ def test_enrich_writes_every_table_and_reruns_do_no_model_work(db, loaded):
     assert full["documents"] == 5 and full["embeddings_computed"] == 0
 
 
+def test_a_killed_run_resumes_where_it_stopped(db, loaded):
+    _store(db)
+    cfg = config.load(overrides={"enrich.batch_size": 2})
+    calls = []
+
+    def progress(advance, total):
+        calls.append(advance)
+        if len(calls) == 3:  # the start call, then two batches of 2 documents
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        enrich.enrich(db, cfg, progress=progress, loaded=loaded)
+    assert db["enrichments"].count == 4
+    assert db.execute("SELECT status FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0] == "failed"
+    resumed = enrich.enrich(db, cfg, loaded=loaded)
+    assert resumed["documents"] == 1 and resumed["already_enriched"] == 4
+    assert db["document_sentiment"].count == 5
+
+
 def test_deleting_a_document_erases_its_enrichment_and_embeddings(db, loaded):
     _store(db)
     enrich.enrich(db, config.Config(), loaded=loaded)

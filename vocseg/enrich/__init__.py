@@ -279,6 +279,8 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
         pos += len(sents)
         p = probs[d]
         score = float(scores[d])
+        if not row[1].strip():  # nothing said: neutral, whatever the model makes of ""
+            p, score, labels[d] = np.array([0.0, 1.0, 0.0]), 0.0, "neutral"
         out["doc_sentiment"].append((
             doc_id, round(score, 4), labels[d], round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4),
             sentiment.satisfaction(score, rating, ctx.rating_weight), int(rating is not None), int(role != "agent"),
