@@ -70,7 +70,7 @@ SATISFACTION = {"happy": 0.45, "neutral": 0.30, "unhappy": 0.25}
 #: (positive, neutral, negative) chance of a document's sentiment by its author's satisfaction
 SENTIMENT_MIX = {
     "happy": (0.82, 0.15, 0.03),
-    "neutral": (0.15, 0.75, 0.10),
+    "neutral": (0.15, 0.80, 0.05),
     "unhappy": (0.02, 0.13, 0.85),
 }
 #: purchases per 30 days at the start of the window, and how the rate drifts by the end
@@ -487,8 +487,8 @@ def _surge(
             else:
                 pool = social_writers if source == "social" else writers
                 c = rng.choices(pool, weights=[x.weight for x in pool])[0]
-                # happy customers grumble in a mixed way; everyone else plainly complains
-                senti = "neutral" if c.satisfaction == "happy" else "negative"
+                # unhappy customers plainly complain; the others grumble in a mixed way
+                senti = "negative" if c.satisfaction == "unhappy" else "neutral"
                 u = Unit(source, c, SURGE_THEME, senti, surge=True)
             u.when = _at(week_start + (k + rng.random()) / n * 7)
             extra.append(u)

@@ -363,21 +363,21 @@ THEMES: dict[str, dict[str, list[str] | str]] = {
         "neg": [
             "The website is {so|really|very} confusing, I couldn't find the {item} in search.",
             "Checkout takes {too many|far too many} steps and keeps asking for my address again.",
-            "The new app layout is hard to navigate, everything is hidden in menus.",
+            "The new website layout is hard to navigate, everything is hidden in menus.",
             "Search results are useless, typing {item} shows completely unrelated products.",
-            "Couldn't work out how to change my delivery address in the app.",
+            "Couldn't work out how to change my delivery address in my account.",
             "The filters on the website {don't work|are a mess}, finding anything takes ages.",
         ],
         "pos": [
-            "The {app|website} is {really|very|super} easy to use and checkout takes seconds.",
+            "The {website|site|online shop} is {really|very|super} easy to use and checkout takes seconds.",
             "{Easy|Simple} to find what I need, the search works really well.",
-            "Love how {simple|intuitive|clean} the app is, ordering the {item} took two minutes.",
+            "Love how {simple|intuitive|clean} the site is, ordering the {item} took two minutes.",
             "The new layout is clear and easy to navigate.",
             "One-click reorder makes it so easy to use.",
             "Very user friendly site, even my {relative} managed to order on it.",
         ],
         "neu": [
-            "The app is easy enough to use but search could be better.",
+            "The site is easy enough to use but search could be better.",
             "Checkout is simple, though finding the right size filter took a while.",
             "The website works, but the menus are a bit cluttered.",
             "Navigation is ok once you get used to it.",
@@ -386,7 +386,7 @@ THEMES: dict[str, dict[str, list[str] | str]] = {
         "title_pos": ["Easy to use", "So simple", "User friendly"],
         "title_neu": ["Usable", "Ok to navigate"],
         "ask": [
-            "Hi, how do I change my delivery address in the app?",
+            "Hi, how do I change my delivery address on my account?",
             "Hello, where do I find my saved items on the website?",
             "Hi, I can't find the size filter on the search page, where is it?",
         ],
@@ -410,27 +410,27 @@ THEMES: dict[str, dict[str, list[str] | str]] = {
         "description": "Requests for features the app or site lacks.",
         "neg": [
             "Why is there still no {feature}? Every other shop has it.",
-            "The app {really needs|badly needs|is missing} {feature}, it's {2026|basic stuff}.",
+            "The {shop|site|checkout} {really needs|badly needs|is missing} {feature}, it's {2026|basic stuff}.",
             "Can't believe you don't support {feature} yet.",
-            "I'd order more if the app had {feature}.",
+            "I'd order more if you offered {feature}.",
             "Still no {feature} after years of customers asking for it.",
         ],
         "pos": [
             "{Finally|Great that} they added {feature}, it makes ordering so much better.",
-            "Love that the app now has {feature}, exactly what I wanted.",
-            "The app keeps getting new features, {feature} is a great addition.",
+            "Love that they now offer {feature}, exactly what I wanted.",
+            "They keep adding new options, {feature} is a great addition.",
         ],
         "neu": [
-            "The app is fine but it would be nice to have {feature}.",
+            "The shop is fine but it would be nice to have {feature}.",
             "Would love to see {feature} added at some point.",
             "Good shop overall, just missing {feature}.",
-            "{Feature request|Suggestion}: please add {feature} to the app.",
+            "{Feature request|Suggestion}: please add {feature}.",
         ],
         "title_neg": ["Missing basic features", "Please add features", "Still no {feature}"],
         "title_pos": ["Great new feature", "Finally!"],
         "title_neu": ["Feature request", "Nice to have"],
         "ask": [
-            "Hi, is {feature} coming to the app?",
+            "Hi, is {feature} coming soon?",
             "Hello, do you support {feature}?",
             "Hi, is there a way to use {feature} on the website?",
         ],
@@ -446,7 +446,7 @@ THEMES: dict[str, dict[str, list[str] | str]] = {
         ],
         "resolve": [
             "I've logged your feature request and you'll hear from us when it launches.",
-            "I'll pass this on to the app team as a priority request.",
+            "I'll pass this on to the product team as a priority request.",
             "In the meantime the website has a workaround, I've emailed you the steps.",
         ],
     },
@@ -790,7 +790,7 @@ CLOSE_REF = {
     "billing_error": ["I'll check my card for the refund.", "I just want my money back."],
     "price_value": ["I'll keep an eye on the prices.", "Still think it's overpriced though."],
     "app_crash": ["Please fix the app crashing.", "I'll update the app when the fix is out."],
-    "ease_of_use": ["The app could still be easier to use.", "I'll try the guide."],
+    "ease_of_use": ["The website could still be easier to use.", "I'll try the guide."],
     "missing_features": ["Hope you add that feature soon.", "Looking forward to the new feature."],
     "product_quality": [
         "Hope the replacement is better quality.",
@@ -886,7 +886,7 @@ def body(
     for k in range(n_main):
         if surge and k == 0:
             s = sentence(rng, t["surge"], fixed)  # type: ignore[arg-type]
-            if sentiment == "neutral":  # a happy customer's mixed complaint
+            if sentiment == "neutral":  # a mixed complaint from a customer who is not unhappy
                 s = (
                     rng.choice(
                         [
