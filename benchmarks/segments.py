@@ -2,7 +2,7 @@
 
 A synthetic store is generated first (not timed): customers with a gamma-Poisson buying
 pattern over two years, 30% of them with one to three enriched reviews (sentiment,
-satisfaction, needs and intents filled as enrich writes them). Then `vocseg segment` runs in a
+satisfaction, needs, intents and 384-d embeddings filled as enrich writes them). Then `vocseg segment` runs in a
 child process, measured for wall time and peak RSS; a second run with nothing new measures the
 incremental path. Target (issue 6): under 60 s and 2 GB.
 
@@ -64,7 +64,8 @@ def build(path: Path, customers: int, transactions: int, seed: int = 7) -> dict:
     )
     voiced = rng.choice(np.arange(1, customers + 1), size=int(customers * 0.3), replace=False)
     did = sid = 0
-    docs, sents, ds, dn, sn, enr = [], [], [], [], [], []
+    docs, sents, ds, dn, sn, enr, emb = [], [], [], [], [], [], []
+    centres = rng.normal(size=(len(NEEDS), 384)).astype(np.float32)
     for cid in voiced:
         need = NEEDS[int(rng.integers(0, len(NEEDS)))]
         for _ in range(int(rng.integers(1, 4))):
@@ -78,6 +79,10 @@ def build(path: Path, customers: int, transactions: int, seed: int = 7) -> dict:
             day = (end - dt.timedelta(days=int(rng.integers(0, 365)))).isoformat()
             docs.append((did, 2, "review", f"R{did}", int(cid), text, day, h))
             enr.append((did, h, end.isoformat(), "bench", 1))
+            vec = centres[NEEDS.index(need)] + rng.normal(scale=2.0, size=384).astype(np.float32)
+            emb.append(
+                (h, "all-MiniLM-L6-v2", 384, (vec / np.linalg.norm(vec)).astype("<f2").tobytes())
+            )
             ds.append((did, score, label, max(-score, 0), 1 - abs(score), max(score, 0), sat, 0, 1))
             sents.append(
                 (
@@ -119,6 +124,9 @@ def build(path: Path, customers: int, transactions: int, seed: int = 7) -> dict:
         "INSERT INTO document_needs (document_id, need, weight, n_sentences, similarity, sentiment_score) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         dn,
+    )
+    conn.executemany(
+        "INSERT INTO embeddings (content_hash, model, dim, vector) VALUES (?, ?, ?, ?)", emb
     )
     conn.executemany(
         "INSERT INTO sentence_needs (sentence_id, document_id, need, similarity) VALUES (?, ?, ?, ?)",

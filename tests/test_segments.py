@@ -17,6 +17,8 @@ from vocseg.segments.lookalike import lookalike
 
 
 def _cfg(**kw):
+    # exact classes in these synthetic worlds: no shrinkage unless a test asks for it
+    kw.setdefault("prior_weight", 0.0)
     return config.SegmentsConfig(**kw)
 
 
@@ -412,3 +414,40 @@ def test_forget_erases_features_memberships_and_sync_log(world):
     again = segments.segment(db, _cfg())
     assert again["customers"] == 119
     assert cid not in segments.members(db, "unhappy")
+
+
+def test_one_angry_review_is_weaker_evidence_than_five(db):
+    """With the default prior, a single 1-star review does not make a customer unhappy, a
+    consistent history of them does."""
+    rng = np.random.default_rng(5)
+    db.conn.execute("BEGIN")
+    for i in range(40):  # the population: mostly content
+        cid = sd.add_customer(db, f"P{i}", None, None)
+        sd.add_review(
+            db,
+            cid,
+            "fine",
+            dt.date(2025, 5, 1),
+            satisfaction=float(rng.uniform(0.5, 0.9)),
+            need=None,
+        )
+    once = sd.add_customer(db, "ONCE", None, None)
+    sd.add_review(db, once, "awful", dt.date(2025, 5, 1), satisfaction=0.05, need=None)
+    often = sd.add_customer(db, "OFTEN", None, None)
+    for k in range(5):
+        sd.add_review(
+            db, often, f"awful {k}", dt.date(2025, 5, 1 + k), satisfaction=0.05, need=None
+        )
+    db.conn.execute("COMMIT")
+    segments.segment(db, config.SegmentsConfig(min_cluster_customers=1000))
+    got = dict(
+        db.conn.execute(
+            "SELECT customer_id, satisfaction_class FROM customer_features WHERE customer_id IN (?, ?)",
+            [once, often],
+        ).fetchall()
+    )
+    assert got[often] == "unhappy" and got[once] != "unhappy"
+    raw = db.conn.execute(
+        "SELECT satisfaction_raw FROM customer_features WHERE customer_id = ?", [once]
+    ).fetchone()[0]
+    assert raw == pytest.approx(0.05)  # the raw mean is kept beside the shrunk one

@@ -28,10 +28,12 @@ def store_with_cohort(db):
         sd.add_review(
             db, cid, "=cmd|' /C calc'!A0 awful", dt.date(2025, 6, 1), satisfaction=0.0, need=bad
         )
-        sd.add_review(db, cid, "still awful", dt.date(2025, 6, 2), satisfaction=0.0, need=bad)
-        sd.add_review(db, cid, "never again", dt.date(2025, 6, 3), satisfaction=0.0, need=bad)
+        for k in range(6):
+            sd.add_review(
+                db, cid, f"still awful {k}", dt.date(2025, 6, 2 + k), satisfaction=0.0, need=bad
+            )
     db.conn.execute("UPDATE customers SET email = NULL WHERE id = ?", [ids[-1] + 1])
-    segments.segment(db, config.SegmentsConfig())
+    segments.segment(db, config.SegmentsConfig(prior_weight=0.0))
     return db
 
 
@@ -194,7 +196,7 @@ def test_push_with_injected_failures_delivers_everyone_exactly_once(store_with_c
                 satisfaction=1.0,
                 need=None,
             )
-        segments.segment(db, config.SegmentsConfig())
+        segments.segment(db, config.SegmentsConfig(prior_weight=0.0))
         third = push.push(db, "unhappy", rx.url, _cfg(), sleep=waits.append)
         assert (third["joined"], third["left"]) == (0, 1) and len(rx.left) == 1
     finally:

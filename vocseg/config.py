@@ -105,12 +105,16 @@ class SegmentsConfig:
     )
     audit_attributes: list[str] = _f([], "customers.attributes keys the opt-in audit reports on.")
     happy_threshold: float = _f(0.65, "Customers with satisfaction (0..1) at or above this are happy.")
-    unhappy_threshold: float = _f(0.4, "Customers with satisfaction at or below this are unhappy.")
+    unhappy_threshold: float = _f(
+        0.35,
+        "Customers with satisfaction at or below this are unhappy (0.35 and 0.65 sit 0.15 either "
+        "side of the scale's midpoint).",
+    )
     half_life_days: float = _f(
         180.0, "Recency weighting of feedback: a review this many days older counts half."
     )
     prior_weight: float = _f(
-        1.0,
+        2.0,
         "Pseudo-documents at the all-customer mean added to each customer's satisfaction, so "
         "one review moves a customer less than a consistent history (0 = none).",
     )
@@ -126,8 +130,9 @@ class SegmentsConfig:
     max_clusters: int = _f(8, "Largest number of data-driven clusters tried (k by silhouette).")
     min_cluster_customers: int = _f(30, "Fewer customers with feedback than this: no clusters.")
     cluster_weights: dict[str, float] = _f(
-        {"needs": 1.0, "satisfaction": 0.5, "behaviour": 0.5},
-        "Weight of each feature block (needs, satisfaction, behaviour) in the clustering.",
+        {"text": 1.0, "needs": 0.5, "satisfaction": 0.3, "behaviour": 0.3},
+        "Weight of each clustering block: text (what they write about, from embeddings), needs "
+        "(need taxonomy shares), satisfaction, behaviour (RFM and trend).",
     )
     extra_features: list[str] = _f(
         [], "customers.attributes keys added as clustering features (never protected ones)."

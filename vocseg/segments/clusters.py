@@ -1,9 +1,22 @@
 """Data-driven segments: k-means on needs, satisfaction and behaviour, k by silhouette.
 
-Each feature block is scaled so that its total variance equals its configured weight squared,
-so a block with many columns (needs) does not drown a block with one (satisfaction) unless
-asked to. k is the value in 2..max_clusters with the highest silhouette score (computed on
-a sample of at most 2,500 customers), the standard internal criterion for k-means without labels.
+Blocks (weights in ``[segments] cluster_weights``):
+
+* ``text``: what the customer writes about, from enrich's sentence-transformer embeddings of
+  their documents. Each document vector is centred on the mean of its document kind (so the
+  style of chats vs reviews vs surveys does not make clusters) and the direction that separates
+  positive from negative documents is projected out (mood has its own block); the customer's
+  mean is L2-normalised and reduced to 10 principal components. On the demo corpus (scale 0.1)
+  this recovers the planted need segments far better than the need taxonomy alone (adjusted
+  Rand 0.71 on seeds 7 and 11 with the default weights, vs 0.27 for need shares alone).
+* ``needs``: shares of enrich's need taxonomy;
+* ``satisfaction``: the customer's satisfaction;
+* ``behaviour``: log spend, log purchase days, log recency, trend (and ``extra_features``).
+
+Each block is scaled so that its total variance equals its weight squared, so a block with
+many columns does not drown a block with one unless asked to. k is chosen by the silhouette score (on a sample of at most 2,500 customers), the
+standard internal criterion for k-means without labels: the smallest k in 2..max_clusters whose
+score is within 0.01 of the best.
 """
 
 from __future__ import annotations
@@ -17,6 +30,8 @@ import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
+
+SILHOUETTE_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -33,24 +48,64 @@ def _needs_matrix(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, index=features.index).fillna(0.0)
 
 
+def text_profiles(
+    meta: pd.DataFrame, vectors: np.ndarray, *, seed: int, components: int = 10
+) -> pd.DataFrame:
+    """Per-customer topic-of-speech vectors (see the module doc) from document embeddings.
+
+    ``meta`` has ``customer_id``, ``kind`` and ``score`` (document sentiment, -1..1) per row of
+    ``vectors``. Returns customer_id x ``components`` (fewer for small data).
+    """
+    if len(meta) == 0:
+        return pd.DataFrame()
+    from sklearn.decomposition import PCA
+
+    v = vectors.astype(np.float32, copy=True)
+    kinds = meta["kind"].to_numpy()
+    for k in np.unique(kinds):
+        v[kinds == k] -= v[kinds == k].mean(axis=0)
+    score = meta["score"].astype(float).fillna(0.0).to_numpy()
+    pos, neg = score > 0.3, score < -0.3
+    if pos.sum() >= 5 and neg.sum() >= 5:
+        axis = v[pos].mean(axis=0) - v[neg].mean(axis=0)
+        axis /= max(float(np.linalg.norm(axis)), 1e-9)
+        v -= np.outer(v @ axis, axis)
+    codes, ids = pd.factorize(meta["customer_id"])
+    sums = np.zeros((len(ids), v.shape[1]), dtype=np.float64)
+    np.add.at(sums, codes, v)
+    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+    n = min(components, len(ids) - 1, v.shape[1])
+    if n < 2:
+        return pd.DataFrame()
+    reduced = PCA(n_components=n, random_state=seed).fit_transform(sums)
+    return pd.DataFrame(
+        reduced, index=pd.Index(ids, name="customer_id"), columns=[f"text:{i}" for i in range(n)]
+    )
+
+
 def matrix(
-    features: pd.DataFrame, weights: dict[str, float], extra: list[str] | None = None
+    features: pd.DataFrame,
+    weights: dict[str, float],
+    extra: list[str] | None = None,
+    text: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The weighted clustering matrix for customers with feedback (rows of ``features``)."""
     blocks = []
-    needs = _needs_matrix(features)
-    intents = (
-        features[["complaint_share", "praise_share", "request_share"]].astype(float).fillna(0.0)
-    )
-    needs = pd.concat([needs.add_prefix("need:"), intents], axis=1)
+    if text is not None and len(text.columns) and weights.get("text", 1.0) > 0:
+        t = text.reindex(features.index)
+        t = (t - t.mean()).fillna(0.0)
+        total = float(t.var().sum())
+        if total > 0:
+            blocks.append(t * (weights.get("text", 1.0) / np.sqrt(total)))
+    needs = _needs_matrix(features).add_prefix("need:")
     needs = needs.loc[:, needs.var() > 0]
     if needs.shape[1]:
         total = float(needs.var().sum())
-        blocks.append((needs - needs.mean()) * (weights.get("needs", 1.0) / np.sqrt(total)))
+        blocks.append((needs - needs.mean()) * (weights.get("needs", 0.5) / np.sqrt(total)))
     sat = features[["satisfaction"]].astype(float)
     if sat["satisfaction"].notna().any() and sat["satisfaction"].std() > 0:
         sat = sat.fillna(sat.mean())
-        blocks.append((sat - sat.mean()) / sat.std() * weights.get("satisfaction", 0.5))
+        blocks.append((sat - sat.mean()) / sat.std() * weights.get("satisfaction", 0.3))
     beh = pd.DataFrame(
         {
             "log_monetary": np.log1p(features["monetary"].astype(float).clip(lower=0)),
@@ -66,7 +121,7 @@ def matrix(
     beh = beh.loc[:, beh.notna().any() & (beh.std() > 0)]
     if beh.shape[1]:
         z = (beh - beh.mean()) / beh.std()
-        blocks.append(z.fillna(0.0) * (weights.get("behaviour", 0.5) / np.sqrt(beh.shape[1])))
+        blocks.append(z.fillna(0.0) * (weights.get("behaviour", 0.3) / np.sqrt(beh.shape[1])))
     if not blocks:
         return pd.DataFrame(index=features.index)
     return pd.concat(blocks, axis=1)
@@ -79,11 +134,14 @@ def fit(
     max_clusters: int,
     seed: int,
     extra: list[str] | None = None,
+    text: pd.DataFrame | None = None,
 ) -> ClusterResult | None:
     # one OpenMP thread: on a busy 2-core machine k-means' spinning threads ran 50x slower
     # (6.2 s vs 0.12 s for 5,000 x 10, k = 5); single-threaded it is fast at our sizes anyway
     with threadpool_limits(limits=1, user_api="openmp"):
-        return _fit(features, weights=weights, max_clusters=max_clusters, seed=seed, extra=extra)
+        return _fit(
+            features, weights=weights, max_clusters=max_clusters, seed=seed, extra=extra, text=text
+        )
 
 
 def _fit(
@@ -93,12 +151,13 @@ def _fit(
     max_clusters: int,
     seed: int,
     extra: list[str] | None = None,
+    text: pd.DataFrame | None = None,
 ) -> ClusterResult | None:
     """k-means for k = 2..max_clusters on ``matrix(features)``; the k with best silhouette.
 
     Example: ``fit(features, weights={"needs": 1, "satisfaction": .5, "behaviour": .5}, max_clusters=8, seed=42)``
     """
-    X = matrix(features, weights, extra)
+    X = matrix(features, weights, extra, text)
     if X.shape[1] == 0 or len(X) < 4:
         return None
     values = X.to_numpy(dtype=float)
@@ -115,7 +174,10 @@ def _fit(
         scores[k] = float(silhouette_score(sample[sil], km.labels_[sil]))
     if not scores:
         return None
-    best = max(scores, key=lambda k: (round(scores[k], 3), -k))
+    # parsimony: the fewest clusters whose silhouette is within SILHOUETTE_TOLERANCE of the
+    # best; near-ties are noise, and fewer segments are easier for a marketer to act on
+    top = max(scores.values())
+    best = min(k for k, v in scores.items() if v >= top - SILHOUETTE_TOLERANCE)
     final = KMeans(n_clusters=best, n_init=4, random_state=seed).fit(values)
     return ClusterResult(
         pd.Series(final.labels_, index=X.index), best, scores[best], scores, list(X.columns)

@@ -228,6 +228,7 @@ def _definitions(
     rules: list[rfm.Rule],
     attrs: pd.DataFrame,
     previous: dict[str, set[int]] | None = None,
+    text: pd.DataFrame | None = None,
 ) -> tuple[list[SegmentDef], dict[str, pd.Index], dict[str, Any]]:
     """Every segment's definition and members; ``previous`` maps the last run's cluster names
     to their members, so a refit cluster that is mostly the same people keeps its name."""
@@ -284,13 +285,14 @@ def _definitions(
             max_clusters=cfg.max_clusters,
             seed=cfg.seed,
             extra=extra,
+            text=text,
         )
         if fit is not None:
             info["clusters"] = {
                 "k": fit.k,
                 "silhouette": round(fit.silhouette, 4),
                 "silhouette_by_k": {k: round(v, 4) for k, v in fit.scores.items()},
-                "criterion": "highest silhouette over k = 2..max_clusters",
+                "criterion": "smallest k in 2..max_clusters with silhouette within 0.01 of the best",
             }
             used: set[str] = set()
             inherited = clusters.match_previous(fit.labels, previous or {})
@@ -375,7 +377,12 @@ def segment(
             "WHERE s.kind = 'cluster' AND m.valid_to IS NULL"
         ):
             previous.setdefault(name, set()).add(cid)
-        defs, members, cinfo = _definitions(frame, cfg, rules, attrs, previous)
+        voiced = frame.index[(frame["n_feedback"] > 0) & frame["satisfaction"].notna()]
+        text = None
+        if len(voiced) >= cfg.min_cluster_customers and cfg.cluster_weights.get("text", 1.0) > 0:
+            meta, vectors = features.load_text_vectors(db, [int(i) for i in voiced])
+            text = clusters.text_profiles(meta, vectors, seed=cfg.seed)
+        defs, members, cinfo = _definitions(frame, cfg, rules, attrs, previous, text)
         has_docs = bool(db.conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone())
         matrices = {k: profiles.label_matrix(frame[k]) for k in ("needs", "topics")}
         for d in defs:

@@ -301,3 +301,41 @@ def load_attributes(db: sqlite_utils.Database, keys: list[str]) -> pd.DataFrame:
         if num.notna().sum() >= frame[col].notna().sum() * 0.9 and num.notna().any():
             frame[col] = num
     return frame
+
+
+def load_text_vectors(db: sqlite_utils.Database, ids: list[int]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Document embeddings (from enrich's cache) of the given customers' own voice.
+
+    Returns (``customer_id``, ``kind``, ``score`` per row; float32 vectors). Uses the embedding
+    model with the most cached document vectors; empty when enrich has not run.
+    """
+    empty = (pd.DataFrame(columns=["customer_id", "kind", "score"]), np.zeros((0, 0), np.float32))
+    if "embeddings" not in _tables(db) or not ids:
+        return empty
+    row = db.conn.execute(
+        "SELECT e.model, e.dim FROM embeddings e JOIN documents d ON d.content_hash = e.content_hash "
+        "GROUP BY e.model, e.dim ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return empty
+    model, dim = row
+    tmp = _with_ids(db, ids)
+    score = "ds.score" if "document_sentiment" in _tables(db) else "NULL"
+    join = "LEFT JOIN document_sentiment ds ON ds.document_id = d.id" if score != "NULL" else ""
+    cur = db.conn.execute(
+        f"SELECT d.customer_id, d.kind, {score}, e.vector FROM documents d "
+        f"JOIN embeddings e ON e.content_hash = d.content_hash AND e.model = ? {join} "
+        f"WHERE d.customer_id IN (SELECT id FROM temp.{tmp}) AND {voice_condition(db)} "
+        "ORDER BY d.id",
+        [model],
+    )
+    meta, blobs = [], []
+    for cid, kind, sc, blob in cur:
+        meta.append((cid, kind, sc))
+        blobs.append(blob)
+    if not blobs:
+        return empty
+    vectors = (
+        np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), dim).astype(np.float32)
+    )
+    return pd.DataFrame(meta, columns=["customer_id", "kind", "score"]), vectors
