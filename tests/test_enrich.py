@@ -285,25 +285,15 @@ def test_a_killed_run_resumes_where_it_stopped(db, loaded):
     assert db["document_sentiment"].count == 5
 
 
-def test_deleting_a_document_erases_its_enrichment_and_embeddings(db, loaded):
+def test_forgetting_a_customer_erases_their_enrichment_and_embeddings(db, loaded):
     _store(db)
     enrich.enrich(db, config.Config(), loaded=loaded)
-    doc = db.execute(
-        "SELECT id, content_hash FROM documents WHERE text LIKE 'How do I%'"
-    ).fetchone()
-    with store.transaction(db):
-        db.execute("DELETE FROM documents WHERE id = ?", [doc[0]])
-    for table in ("sentences", "document_sentiment", "enrichments"):
-        assert (
-            db.execute(f"SELECT COUNT(*) FROM {table} WHERE document_id = ?", [doc[0]]).fetchone()[
-                0
-            ]
-            == 0
-        )
-    assert (
-        db.execute("SELECT COUNT(*) FROM embeddings WHERE content_hash = ?", [doc[1]]).fetchone()[0]
-        == 0
-    )
+    doc = db.execute("SELECT id, content_hash FROM documents WHERE text LIKE 'How do I%'").fetchone()
+    store.forget(db, "c3")
+    for table in ("sentences", "document_sentiment", "enrichments", "document_needs", "aspects"):
+        assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE document_id = ?", [doc[0]]).fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM embeddings WHERE content_hash = ?", [doc[1]]).fetchone()[0] == 0
+    assert db["document_sentiment"].count == 4
 
 
 def test_stale_documents_are_reported_after_a_taxonomy_change(db, loaded, tmp_path):
