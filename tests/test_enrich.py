@@ -371,3 +371,13 @@ def test_beats_vader_on_held_out_airline_tweets(embedder):
         f1_score(gold, vader, average="macro"),
     )
     assert ours_f1 >= vader_f1 + 0.15, (ours_f1, vader_f1)
+
+
+def test_unknown_embedding_model_is_a_clear_error(cli, db, tmp_path):
+    _store(db)
+    toml = tmp_path / "vocseg.toml"
+    toml.write_text('[models]\nembedding = "acme/no-such-model"\n', encoding="utf-8")
+    code, _, err = cli("--config", toml, "enrich")
+    assert code == 1
+    assert "E210" in err and "acme/no-such-model" in err and "train_sentiment.py" in err
+    assert db["enrichments"].count == 0

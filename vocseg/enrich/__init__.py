@@ -94,12 +94,12 @@ def load_models(cfg: Config) -> Models:
     """Load spaCy (with vocseg's components), the embedder and the sentiment classifier."""
     from vocseg.enrich import nlp
 
+    family = embed.model_family(cfg.models.embedding)
+    clf = sentiment.load_model(family, cfg.enrich.sentiment_model or None)  # fails fast (E210)
     disable = [] if cfg.enrich.entities else ["ner"]
     spacy_nlp = models.load_spacy(cfg.models, disable=disable)
     nlp.add_components(spacy_nlp)
     embedder = models.load_embedder(cfg.models)
-    family = embed.model_family(cfg.models.embedding)
-    clf = sentiment.load_model(family, cfg.enrich.sentiment_model or None)
     return Models(
         spacy_nlp, embedder, clf, sentiment.make_analyzer(), models.embedding_model_id(cfg.models), family
     )
