@@ -417,8 +417,8 @@ def test_forget_erases_features_memberships_and_sync_log(world):
 
 
 def test_one_angry_review_is_weaker_evidence_than_five(db):
-    """With the default prior, a single 1-star review does not make a customer unhappy, a
-    consistent history of them does."""
+    """With the default prior, a single typical 1-star review (enrich gives about 0.2) does not
+    make a customer unhappy; a consistent history of them does."""
     rng = np.random.default_rng(5)
     db.conn.execute("BEGIN")
     for i in range(40):  # the population: mostly content
@@ -432,12 +432,10 @@ def test_one_angry_review_is_weaker_evidence_than_five(db):
             need=None,
         )
     once = sd.add_customer(db, "ONCE", None, None)
-    sd.add_review(db, once, "awful", dt.date(2025, 5, 1), satisfaction=0.05, need=None)
+    sd.add_review(db, once, "awful", dt.date(2025, 5, 1), satisfaction=0.2, need=None)
     often = sd.add_customer(db, "OFTEN", None, None)
     for k in range(5):
-        sd.add_review(
-            db, often, f"awful {k}", dt.date(2025, 5, 1 + k), satisfaction=0.05, need=None
-        )
+        sd.add_review(db, often, f"awful {k}", dt.date(2025, 5, 1 + k), satisfaction=0.2, need=None)
     db.conn.execute("COMMIT")
     segments.segment(db, config.SegmentsConfig(min_cluster_customers=1000))
     got = dict(
@@ -450,4 +448,4 @@ def test_one_angry_review_is_weaker_evidence_than_five(db):
     raw = db.conn.execute(
         "SELECT satisfaction_raw FROM customer_features WHERE customer_id = ?", [once]
     ).fetchone()[0]
-    assert raw == pytest.approx(0.05)  # the raw mean is kept beside the shrunk one
+    assert raw == pytest.approx(0.2)  # the raw mean is kept beside the shrunk one

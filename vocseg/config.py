@@ -114,9 +114,9 @@ class SegmentsConfig:
         180.0, "Recency weighting of feedback: a review this many days older counts half."
     )
     prior_weight: float = _f(
-        2.0,
-        "Pseudo-documents at the all-customer mean added to each customer's satisfaction, so "
-        "one review moves a customer less than a consistent history (0 = none).",
+        1.5,
+        "Pseudo-documents at the neutral midpoint (0.5) added to each customer's satisfaction, "
+        "so one review moves a customer less than a consistent history (0 = none).",
     )
     as_of: str = _f(
         "", "Date RFM recency is measured to (ISO); empty = the latest transaction in the store."

@@ -100,25 +100,20 @@ def _as_of(db: sqlite_utils.Database, cfg: config_mod.SegmentsConfig) -> pd.Time
     return pd.Timestamp.now(tz="UTC")
 
 
-def shrink(
-    raw: pd.Series, weight: pd.Series, prior_weight: float
-) -> tuple[pd.Series, float | None]:
+def shrink(raw: pd.Series, weight: pd.Series, prior_weight: float, prior: float = 0.5) -> pd.Series:
     """Evidence-weighted satisfaction: each customer's recency-weighted mean pulled toward the
-    mean of all customers by ``prior_weight`` pseudo-documents (credibility weighting).
+    neutral midpoint ``prior`` by ``prior_weight`` pseudo-documents (credibility weighting).
 
-    One angry review is weak evidence (a neutral customer writes one now and then); several are
-    strong. Shrinking makes a single document move a customer less than a consistent history,
-    which keeps the unhappy cohort precise. Returns (satisfaction, the prior mean).
+    One angry review is weak evidence (neutral customers write one now and then); several are
+    strong. The pull is toward the scale's midpoint, not the population's mean, so a customer's
+    class does not depend on how happy everyone else is (with reviews that are 80% four and
+    five stars, a population prior would make unhappiness nearly unreachable).
 
-    Example: ``shrink(pd.Series([0.0, 0.0]), pd.Series([1.0, 5.0]), 1.0)`` moves the first more.
+    Example: ``shrink(pd.Series([0.2, 0.2]), pd.Series([1.0, 5.0]), 1.5)`` -> [0.38, 0.27]
     """
     ok = raw.notna() & (weight > 0)
-    if not ok.any():
-        return raw, None
-    prior = float(np.average(raw[ok], weights=weight[ok]))
     k = max(prior_weight, 0.0)
-    out = (raw * weight + k * prior) / (weight + k)
-    return out.where(ok), round(prior, 4)
+    return ((raw * weight + k * prior) / (weight + k)).where(ok)
 
 
 def _load_stored(db: sqlite_utils.Database) -> pd.DataFrame:
@@ -171,7 +166,7 @@ def compute_features(
     frame["n_transactions"] = frame["n_transactions"].fillna(0).astype("int64")
     for c in ("needs", "intents", "topics"):
         frame[c] = frame[c].fillna("{}")
-    frame["satisfaction"], info["satisfaction_prior"] = shrink(
+    frame["satisfaction"] = shrink(
         frame["satisfaction_raw"].astype(float),
         frame["satisfaction_weight"].astype(float),
         cfg.prior_weight,
