@@ -433,7 +433,13 @@ def test_parse_process_gives_the_same_store_as_one_process(tmp_path: Path, monke
         stores[parallel] = (res.as_dict() | {"seconds": 0}, docs(db),
                             [dict(r) for r in db.query("SELECT line, reason FROM quarantine ORDER BY line")])
     assert stores[True] == stores[False]
-    assert stores[True][0]["quarantined"] == 11 and stores[True][0]["updated"] > 0
+    valid = [r for r in rows if r["date"] != "31/31/2024"]
+    ids = {r["review_id"] for r in valid}
+    counts = stores[True][0]
+    assert counts["quarantined"] == 11
+    assert (counts["inserted"], counts["updated"], counts["duplicates"]) == (len(ids), len(valid) - len(ids), 0)
+    last_text = {r["review_id"]: r["review_body"] for r in valid}  # the last version of each id wins
+    assert {d["external_id"]: d["text"] for d in stores[True][1]} == last_text
 
 
 @pytest.mark.parametrize("parallel", [False, True])

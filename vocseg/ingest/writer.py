@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
@@ -53,38 +53,6 @@ def ensure_source(db: sqlite_utils.Database, name: str, kind: str, location: str
 
 def _json_list(values: Sequence[Any]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
-
-
-class _Bloom:
-    """A fixed-size (16 MB) Bloom filter of strings: memory stays flat however big the file.
-
-    With two bits per id, 2 million ids give about 0.1% false positives (each costs one
-    index lookup), 10 million about 2%.
-    """
-
-    BITS = 1 << 27
-
-    def __init__(self) -> None:
-        self.bits = bytearray(self.BITS >> 3)
-
-    def add(self, items: Iterable[str]) -> None:
-        bits, mask = self.bits, self.BITS - 1
-        for item in items:
-            h = hash(item)
-            a, b = h & mask, (h >> 32) & mask
-            bits[a >> 3] |= 1 << (a & 7)
-            bits[b >> 3] |= 1 << (b & 7)
-
-    def maybe(self, items: list[str]) -> list[str]:
-        """The items that may have been added (all that were, and a few that were not)."""
-        bits, mask = self.bits, self.BITS - 1
-        out = []
-        for item in items:
-            h = hash(item)
-            a, b = h & mask, (h >> 32) & mask
-            if bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)):
-                out.append(item)
-        return out
 
 
 class Customers:
@@ -242,10 +210,7 @@ class Writer:
         self.customers = customers
         self.counts = counts  # IngestResult
         self.threaded = False
-        # bulk-load fast path (see _documents); _seen: the ids this writer inserted
-        self._fresh: bool | None = None
-        self._last_max = 0
-        self._seen = _Bloom()
+        self._fresh: bool | None = None  # bulk-load fast path (see _documents)
 
     def write(self, rows: list[Any], bad: list[tuple[str, Any, str, str | None]]) -> None:
         """Store one batch of normalised rows and quarantine its bad rows, atomically."""
@@ -266,7 +231,7 @@ class Writer:
                     conn.executemany(_QUARANTINE, [(self.run_id, f, ln, r, raw, now) for f, ln, r, raw in bad])
         except BaseException:
             self.customers.drop_cache()
-            self._fresh = False  # _seen may name rows that were rolled back: stop trusting it
+            self._fresh = False
             raise
         self.counts.quarantined += len(bad)
 
@@ -286,23 +251,39 @@ class Writer:
 
     def _documents(self, conn: sqlite3.Connection, docs: list[Doc]) -> None:
         # rows are Doc tuples (plain tuples when they come from the parse process): index access
-        counts = self.counts
         cids = self.customers.resolve(conn, [d[15] for d in docs], [d[8] for d in docs])
+        if self._fresh is None:  # first batch: is this source empty (a first, bulk load)?
+            has_rows = conn.execute("SELECT 1 FROM documents WHERE source_id = ? LIMIT 1", [self.source_id])
+            self._fresh = has_rows.fetchone() is None
+        if self._fresh:
+            # Bulk load into an empty source: insert without looking anything up. If an id is
+            # already there (repeated in the file, or another ingest wrote it meanwhile) the
+            # UNIQUE constraint says so; undo and take the careful path from then on.
+            conn.execute("SAVEPOINT bulk")
+            plan = self._plan(conn, docs, cids, {})
+            try:
+                if plan[0]:
+                    conn.executemany(_INSERT_DOC, plan[0])
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK TO bulk")
+                conn.execute("RELEASE bulk")
+                self._fresh = False
+            else:
+                conn.execute("RELEASE bulk")
+                self._finish(conn, plan)
+                return
+        existing = self._existing(conn, "documents", "id, content_hash, title, rating_raw", [d[1] for d in docs])
+        plan = self._plan(conn, docs, cids, existing)
+        if plan[0]:
+            conn.executemany(_INSERT_DOC, plan[0])
+        self._finish(conn, plan)
+
+    def _plan(self, conn: sqlite3.Connection, docs: list[Doc], cids: list[int | None],
+              existing: dict[str, tuple]) -> tuple[list, list, list, list, tuple[int, int, int, int]]:
+        """Decide insert / update / duplicate for each document of a batch."""
         next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
         ext_ids = [d[1] for d in docs]
         repeats = len(set(ext_ids)) != len(ext_ids)  # an id twice in this batch: track as we go
-        if self._fresh is None:  # first batch: is this source empty (a first, bulk load)?
-            empty = conn.execute("SELECT 1 FROM documents WHERE source_id = ? LIMIT 1", [self.source_id]).fetchone()
-            self._fresh = empty is None
-            self._last_max = next_id
-        if self._fresh and next_id == self._last_max:
-            # Nobody else wrote documents since our last batch and the source was empty when we
-            # began, so only ids we inserted ourselves can exist: look up just those (and the
-            # Bloom filter's rare false positives).
-            ext_ids = self._seen.maybe(ext_ids)
-        else:
-            self._fresh = False
-        existing = self._existing(conn, "documents", "id, content_hash, title, rating_raw", ext_ids)
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         attrs: list[tuple[Any, ...]] = []
@@ -333,15 +314,16 @@ class Writer:
                 attrs.append((doc_id, d[16], d[17] or "{}"))
             if d[18] is not None:
                 replies.append((doc_id, d[18]))
-        if self._fresh:
-            self._seen.add(row[3] for row in inserts)
-            self._last_max = next_id
+        return inserts, updates, attrs, replies, (inserted, updated, duplicates, redacted)
+
+    def _finish(self, conn: sqlite3.Connection, plan: tuple) -> None:
+        """Updates, attributes and reply links of a planned batch (its inserts are done)."""
+        _, updates, attrs, replies, (inserted, updated, duplicates, redacted) = plan
+        counts = self.counts
         counts.inserted += inserted
         counts.updated += updated
         counts.duplicates += duplicates
         counts.redacted += redacted
-        if inserts:
-            conn.executemany(_INSERT_DOC, inserts)
         if updates:
             # an update inside the same batch as the insert must see the inserted row
             conn.executemany(_UPDATE_DOC, updates)
