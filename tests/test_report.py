@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import threading
+import typing
 from collections import Counter
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_report_json_follows_the_documented_schema(demo, tmp_path, cli):
 
     path = _copy(demo[0], tmp_path)
     doc = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
-    schema = json.loads(re.search(r"```json\n(.*?)\n```", doc, re.S).group(1))
+    schema = json.loads(re.search(r"```json\n(.*?)\n```", doc, re.DOTALL).group(1))
     code, _, err = cli("--db", str(path), "report", "--period", "week", "--format", "json",
                        "--out", str(tmp_path / "r.json"), "--no-update", db=False)
     assert code == 0, err
@@ -137,12 +138,12 @@ def test_html_renders_offline_in_headless_chromium(demo, tmp_path):
             "--host-resolver-rules=MAP * ~NOTFOUND"]
     proc = subprocess.run(base + [f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
                                   "--window-size=1280,2400", page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
     assert shot.is_file() and shot.stat().st_size > 20_000  # a real page, not a blank one
     proc = subprocess.run(base + [f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", page.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     dom.write_text(proc.stdout)
     assert "alert('pwned')" in proc.stdout  # shown as text ...
     assert "<script" not in proc.stdout and "<img" not in proc.stdout  # ... never run
@@ -150,7 +151,7 @@ def test_html_renders_offline_in_headless_chromium(demo, tmp_path):
     # a phone-sized viewport renders too
     phone = tmp_path / "phone.png"
     subprocess.run(base + [f"--user-data-dir={tmp_path / 'profile3'}", f"--screenshot={phone}",
-                           "--window-size=390,2400", page.as_uri()], capture_output=True, timeout=120)
+                           "--window-size=390,2400", page.as_uri()], capture_output=True, timeout=120, check=False)
     assert phone.is_file() and phone.stat().st_size > 10_000
 
 
@@ -165,10 +166,10 @@ def test_report_cli_writes_markdown_and_html(demo, tmp_path, cli):
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: typing.ClassVar[list[dict]] = []
     fail_next = 0
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if _Hook.fail_next > 0:
             _Hook.fail_next -= 1
@@ -264,8 +265,41 @@ def test_export_documents_csv_jsonl_parquet(demo, tmp_path, cli):
     with (tmp_path / "docs.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == n
-    evil = [r for r in rows if r["source"] == "evil"][0]
+    evil = next(r for r in rows if r["source"] == "evil")
     assert evil["text"].startswith("'=HYPERLINK")
     assert not [r for r in rows if r["text"][:1] in ("=", "+", "-", "@")]
     lines = (tmp_path / "docs.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == n and json.loads(lines[0])["id"] == int(frame["id"].min())
+
+
+CAT_ADVERT = [
+    "Your new TV advert with the dancing cat is hilarious, my kids sing the song all day.",
+    "Saw the dancing cat commercial on TV last night, brilliant advert!",
+    "That TV ad with the cat dancing to the jingle is so catchy.",
+    "Who made the dancing cat advert? The jingle is stuck in my head.",
+    "The cat commercial on television made me laugh, great ad.",
+    "Loved the advert with the dancing cat, played it three times on youtube.",
+    "My daughter keeps dancing like the cat from your TV commercial.",
+    "The dancing cat ad is everywhere on TV now, funny jingle.",
+    "Please show the dancing cat advert more often, it is the best ad on TV.",
+    "Your television advert with the cat is the funniest commercial this year.",
+]
+
+
+def test_new_theme_among_unassigned_documents_is_reported_as_emerging(demo, tmp_path):
+    """A theme no topic covers stays unassigned after the report's update, and is reported."""
+    from vocseg import ingest
+
+    path = _copy(demo[0], tmp_path)
+    db = store.open(path)
+    ingest.ingest_records(db, [{"text": t, "created_at": f"2026-06-{22 + i % 7:02d}T10:00:00"}
+                               for i, t in enumerate(CAT_ADVERT)], source="social-extra", kind="social")
+    result = report.report(db, config.Config(), period="week", fmt="html", out=tmp_path / "r.html")
+    assert result["updated"]["topics"]["documents"] == len(CAT_ADVERT)  # incremental: only the new ones
+    assert db.execute("SELECT COUNT(*) FROM topic_models").fetchone()[0] == 1  # no refit
+    built = data.build(db, config.Config(), period="week")
+    assert built["data_quality"]["unassigned"] >= len(CAT_ADVERT) * 0.8
+    [theme] = [e for e in built["emerging"] if "cat" in e["keywords"]]
+    assert theme["size"] >= len(CAT_ADVERT) * 0.8 and "cat" in theme["label"]
+    assert all(q["text"] in CAT_ADVERT for q in theme["quotes"])
+    assert "New themes among unassigned documents" in (tmp_path / "r.html").read_text()

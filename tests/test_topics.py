@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_corpus
+
 from vocseg import config, ingest, store, topics
 
 pytestmark = [pytest.mark.models, pytest.mark.shared, pytest.mark.slow]
@@ -167,6 +167,7 @@ def test_update_in_a_fresh_process_assigns_new_documents_without_refit(fitted, t
         text=True,
         env=env,
         timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)

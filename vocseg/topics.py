@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import time
@@ -46,15 +47,11 @@ ProgressFn = Callable[[int, int | None], None]
 MIN_DOCUMENTS = 20
 #: words that carry no topic in customer text, on top of scikit-learn's English list
 VOC_STOP_WORDS = frozenset(
-    """im ive id ill dont didnt doesnt cant couldnt wont wouldnt isnt wasnt arent werent hasnt
-    havent youre theyre thats theres whats lets just really get got getting like would also
-    even still one thing things know want need make made going gonna wanna ok okay yes yeah
-    thanks thank thx pls please hi hello hey amp http https www com rt via lol oh ve ll
-    re don didn doesn isn wasn aren weren hasn haven wouldn couldn shouldn won ain""".split()
+    ["im", "ive", "id", "ill", "dont", "didnt", "doesnt", "cant", "couldnt", "wont", "wouldnt", "isnt", "wasnt", "arent", "werent", "hasnt", "havent", "youre", "theyre", "thats", "theres", "whats", "lets", "just", "really", "get", "got", "getting", "like", "would", "also", "even", "still", "one", "thing", "things", "know", "want", "need", "make", "made", "going", "gonna", "wanna", "ok", "okay", "yes", "yeah", "thanks", "thank", "thx", "pls", "please", "hi", "hello", "hey", "amp", "http", "https", "www", "com", "rt", "via", "lol", "oh", "ve", "ll", "re", "don", "didn", "doesn", "isn", "wasn", "aren", "weren", "hasn", "haven", "wouldn", "couldn", "shouldn", "won", "ain"]
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | VOC_STOP_WORDS
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _ENTITY = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_']+\b"
 
@@ -126,7 +123,7 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms == 0, 1, norms)
 
 
-def build_model(n: int, cfg: TopicsConfig, embedder: Any):  # noqa: ANN201 - BERTopic
+def build_model(n: int, cfg: TopicsConfig, embedder: Any):
     """A BERTopic configured with vocseg's VoC defaults for a corpus of ``n`` documents."""
     from bertopic import BERTopic
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
@@ -186,9 +183,14 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
         # threshold below decides who stays unassigned
         raw = np.asarray(model.reduce_outliers(docs, raw.tolist(), strategy="embeddings",
                                                embeddings=embeddings, threshold=0.0))
-    model.update_topics(docs, topics=raw.tolist(), top_n_words=cfg.top_n_words,
-                        vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
-                        representation_model=representation)
+    quiet = logging.getLogger("BERTopic")
+    level, quiet.level = quiet.level, logging.ERROR  # its warning about custom topic lists is
+    try:  # about topic reduction afterwards, which vocseg never does
+        model.update_topics(docs, topics=raw.tolist(), top_n_words=cfg.top_n_words,
+                            vectorizer_model=model.vectorizer_model, ctfidf_model=model.ctfidf_model,
+                            representation_model=representation)
+    finally:
+        quiet.level = level
     unit = _normalize(np.asarray(embeddings, dtype=np.float32))
     centroids = {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
     if centroids and sorted(centroids) == list(range(len(centroids))):
@@ -510,7 +512,7 @@ def update(db: sqlite_utils.Database, cfg: Config, *, embedder: Any = None,
     return dict(counts)
 
 
-def list_topics(db: sqlite_utils.Database, *, all: bool = False) -> list[dict[str, Any]]:  # noqa: A002
+def list_topics(db: sqlite_utils.Database, *, all: bool = False) -> list[dict[str, Any]]:
     """Active topics (``all``: merged and retired ones too), largest first, with quotes ids.
 
     Example: ``[t["label"] for t in topics.list_topics(db)]``

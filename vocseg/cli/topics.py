@@ -14,7 +14,7 @@ topics_app = typer.Typer(help="Topics over customer documents (BERTopic).", no_a
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _summary(st, result: dict) -> None:  # noqa: ANN001
+def _summary(st, result: dict) -> None:
     say(st, f"{result.get('documents', 0)} documents -> {result.get('topics', '?')} topics "
             f"(model {result.get('model_id')}), {result.get('unassigned', 0)} unassigned.")
 

@@ -169,7 +169,7 @@ def _breakdown(cur: pd.DataFrame, base: pd.DataFrame) -> dict[str, list[dict[str
     return out
 
 
-def _topic_rows(db, table, cur, base, docs, meta, impacts, rc) -> list[dict[str, Any]]:  # noqa: ANN001
+def _topic_rows(db, table, cur, base, docs, meta, impacts, rc) -> list[dict[str, Any]]:
     if table.empty:
         return []
     senti = []
@@ -206,12 +206,12 @@ def _topic_rows(db, table, cur, base, docs, meta, impacts, rc) -> list[dict[str,
     return rows
 
 
-def _summary(cur, base, rows, metric, overall) -> dict[str, Any]:  # noqa: ANN001
+def _summary(cur, base, rows, metric, overall) -> dict[str, Any]:
     count = {d: sum(1 for r in rows if r["direction"] == d)
              for d in ("rising", "falling", "emerging", "fading", "stable")}
     s_cur, s_base = cur["sentiment"].dropna(), base["sentiment"].dropna()
     return {
-        "documents": int(len(cur)), "baseline_documents": int(len(base)),
+        "documents": len(cur), "baseline_documents": len(base),
         "sentiment": _f(s_cur.mean(), 3) if len(s_cur) else None,
         "baseline_sentiment": _f(s_base.mean(), 3) if len(s_base) else None,
         "satisfaction_metric": metric, "satisfaction": _f(overall, 3),
@@ -225,7 +225,7 @@ def _trend(docs: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for p, g in docs.groupby("period"):
         s = g["sentiment"].dropna()
-        out.append({"period": p.date().isoformat(), "documents": int(len(g)),
+        out.append({"period": p.date().isoformat(), "documents": len(g),
                      "sentiment": _f(s.mean(), 3) if len(s) else None,
                      "unassigned": int(g["topic"].isna().sum())})
     return out
@@ -241,7 +241,7 @@ def _needs(db: sqlite_utils.Database, cur: pd.DataFrame, base: pd.DataFrame) -> 
         a, b = cur[cur["id"].isin(ids)], base[base["id"].isin(ids)]
         if not len(a) and not len(b):
             continue
-        out.append({"need": need, "count": int(len(a)), "baseline_count": int(len(b)),
+        out.append({"need": need, "count": len(a), "baseline_count": len(b),
                     "sentiment": _f(a["sentiment"].mean(), 3) if a["sentiment"].notna().any() else None,
                     "baseline_sentiment": (_f(b["sentiment"].mean(), 3)
                                            if b["sentiment"].notna().any() else None)})
@@ -306,7 +306,7 @@ def emerging(db: sqlite_utils.Database, cfg: Config, cur: pd.DataFrame, base: pd
             continue
         rows = pool.iloc[members]
         words = _keywords(rows["text"].tolist(), cur["text"].tolist())
-        out.append({"size": int(len(members)), "baseline_size": near_base,
+        out.append({"size": len(members), "baseline_size": near_base,
                     "coherence": round(coherence, 3), "p_value": _f(p, 8),
                     "label": topics.make_label(words) or "unlabelled", "keywords": words[:8],
                     "quotes": _quotes(rows.assign(similarity=unit[members] @ centre),

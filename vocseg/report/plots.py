@@ -51,8 +51,8 @@ def line(values: Sequence[float | None], labels: Sequence[str], *, title: str, l
 
     parts = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{escape(title)}" class="chart">',
              f"<title>{escape(title)}</title>",
-             f'<line x1="{pad}" x2="{w - pad}" y1="{_fmt(y(0 if lo < 0 < hi else lo))}" '
-             f'y2="{_fmt(y(0 if lo < 0 < hi else lo))}" stroke="#d9e2ec"/>']
+             (f'<line x1="{pad}" x2="{w - pad}" y1="{_fmt(y(0 if lo < 0 < hi else lo))}" '
+              f'y2="{_fmt(y(0 if lo < 0 < hi else lo))}" stroke="#d9e2ec"/>')]
     seg: list[str] = []
     for i, v in enumerate(values):
         if v is None:
