@@ -8,7 +8,8 @@ Blocks (weights in ``[segments] cluster_weights``):
   positive from negative documents is projected out (mood has its own block); the customer's
   mean is L2-normalised and reduced to 10 principal components. On the demo corpus (scale 0.1)
   this recovers the planted need segments far better than the need taxonomy alone (adjusted
-  Rand 0.71 on seeds 7 and 11 with the default weights, vs 0.27 for need shares alone).
+  Rand 0.67 and 0.78 on seeds 7 and 11 with the default weights, vs 0.27 for need shares
+  alone).
 * ``needs``: shares of enrich's need taxonomy;
 * ``satisfaction``: the customer's satisfaction;
 * ``behaviour``: log spend, log purchase days, log recency, trend (and ``extra_features``).
