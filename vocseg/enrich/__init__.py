@@ -186,7 +186,7 @@ def enrich(
         batch = max(1, cfg.enrich.batch_size)
         from vocseg.enrich import nlp
 
-        with nlp.parser(m.nlp, n_process=max(1, n_process)) as parse:
+        with nlp.parser(m.nlp, n_process=max(1, n_process), batch_size=256) as parse:
             for page in _pages(db, ids, size=max(batch, PAGE)):
                 chunk: list[tuple[tuple, dict]] = []
                 for row, rec in zip(page, parse([r[1] for r in page]), strict=True):

@@ -61,6 +61,20 @@ def _boosters() -> dict[str, float]:
 
 # --- sentences --------------------------------------------------------------------
 
+SPANS_EXT = "vocseg_spans"
+if not Doc.has_extension(SPANS_EXT):
+    Doc.set_extension(SPANS_EXT, default=None)
+
+
+def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
+    """Token (start, end) of the non-blank sentences, computed once per Doc: every ``doc.sents``
+    and ``token.sent`` walks the whole Doc again, which cost more than our components' work."""
+    spans = doc._.get(SPANS_EXT)
+    if spans is None:
+        spans = [(s.start, s.end) for s in doc.sents if s.text.strip()]
+        doc._.set(SPANS_EXT, spans)
+    return spans
+
 
 @Language.factory("vocseg_sentences", requires=["token.lemma", "doc.sents"], assigns=[f"doc._.{SENTS_EXT}"])
 def make_sentences(nlp: Language, name: str) -> SentenceRecords:
@@ -71,36 +85,40 @@ class SentenceRecords:
     """Per-sentence offsets, content lemmas, noun chunks and entities as plain data."""
 
     def __call__(self, doc: Doc) -> Doc:
-        chunks_by_sent: dict[int, list[str]] = {}
+        import bisect
+
+        spans = sentence_spans(doc)
+        starts = [a for a, _ in spans]
+        chunks: list[list[str]] = [[] for _ in spans]
+        ents: list[list[tuple]] = [[] for _ in spans]
+
+        def owner(i: int) -> int | None:
+            k = bisect.bisect_right(starts, i) - 1
+            return k if k >= 0 and i < spans[k][1] else None
+
         try:
             for chunk in doc.noun_chunks:
-                words = [t for t in chunk if t.pos_ not in ("DET", "PRON", "PUNCT")]
-                if words:
-                    key = chunk.sent.start
-                    chunks_by_sent.setdefault(key, []).append(
-                        " ".join(t.lower_ for t in words)
-                    )
+                words = [t.lower_ for t in chunk if t.pos_ not in ("DET", "PRON", "PUNCT")]
+                k = owner(chunk.start)
+                if words and k is not None:
+                    chunks[k].append(" ".join(words))
         except ValueError:  # no parser: no noun chunks
             pass
+        for e in doc.ents:
+            k = owner(e.start)
+            if k is not None and e.end <= spans[k][1]:
+                ents[k].append((e.text, e.label_, e.start_char, e.end_char))
         records = []
-        for sent in doc.sents:
-            if not sent.text.strip():
-                continue
-            lemmas = " ".join(
-                t.lemma_.lower() for t in sent if t.is_alpha and not t.is_stop and len(t) > 1
-            )
-            ents = [
-                (e.text, e.label_, e.start_char, e.end_char)
-                for e in doc.ents
-                if e.start >= sent.start and e.end <= sent.end
-            ]
+        for k, (a, b) in enumerate(spans):
+            sent = doc[a:b]
+            lemmas = " ".join(t.lemma_.lower() for t in sent if t.is_alpha and not t.is_stop and len(t) > 1)
             records.append({
                 "start": sent.start_char,
                 "end": sent.end_char,
                 "text": sent.text,
                 "lemmas": lemmas,
-                "chunks": chunks_by_sent.get(sent.start, []),
-                "ents": ents,
+                "chunks": chunks[k],
+                "ents": ents[k],
             })
         doc._.set(SENTS_EXT, records)
         return doc
@@ -194,7 +212,7 @@ class AspectExtractor:
         return lemma, text, start, end
 
     @staticmethod
-    def _subjects(verb: Token) -> list[Token]:
+    def _subjects(verb: Token, sent_start: int = 0) -> list[Token]:
         """Targets a verb's opinion is about: its noun subjects (and their conjuncts), 'it' and
         'they' resolved to the last target before them, or, when the parser left the verb
         without a subject ('... and the agent was rude'), the noun just before it."""
@@ -208,33 +226,34 @@ class AspectExtractor:
                 if prev:
                     out.append(prev[-1])
         if not subs:
-            left = verb.doc[max(verb.sent.start, verb.i - 2) : verb.i]
+            left = verb.doc[max(sent_start, verb.i - 2) : verb.i]
             nouns = [t for t in left if _is_target(t)]
             out += nouns[-1:]
         return out
 
-    def _pairs(self, tok: Token) -> list[tuple[Token, Token, tuple[Token, ...]]]:
+    def _pairs(self, tok: Token, ss: int) -> list[tuple[Token, Token, tuple[Token, ...]]]:
         if tok.dep_ == "amod" and _is_target(tok.head) and tok.pos_ in ("ADJ", "VERB"):
             return [(tok.head, tok, ())]
         if tok.dep_ in ("acomp", "attr", "oprd") and tok.pos_ in ("ADJ", "VERB"):
-            return [(t, tok, (tok.head,)) for t in self._subjects(tok.head)]
+            return [(t, tok, (tok.head,)) for t in self._subjects(tok.head, ss)]
         if tok.dep_ == "conj" and tok.pos_ == "ADJ" and tok.head.pos_ == "ADJ":
             head = tok.head
             if head.dep_ == "amod" and _is_target(head.head):
                 return [(head.head, tok, ())]
             if head.dep_ in ("acomp", "attr"):
-                return [(t, tok, (head.head,)) for t in self._subjects(head.head)]
+                return [(t, tok, (head.head,)) for t in self._subjects(head.head, ss)]
             return []
         if tok.pos_ == "VERB" and self.valence(tok) is not None:
             objs = [c for c in tok.children if c.dep_ in ("dobj", "obj") and _is_target(c)]
-            return [(t, tok, ()) for t in (objs or self._subjects(tok))]
+            return [(t, tok, ()) for t in (objs or self._subjects(tok, ss))]
         return []
 
     def __call__(self, doc: Doc) -> Doc:
         found: dict[tuple[int, int], tuple] = {}
-        for s_idx, sent in enumerate(s for s in doc.sents if s.text.strip()):
+        for s_idx, (a, b) in enumerate(sentence_spans(doc)):
+            sent = doc[a:b]
             for tok in sent:
-                for target, op, extra in self._pairs(tok):
+                for target, op, extra in self._pairs(tok, sent.start):
                     opinion, valence, negated = self._opinion(op, extra)
                     aspect, text, start, end = self._target_span(target)
                     key = (start, op.i)
@@ -269,11 +288,7 @@ class IntentCues:
     """Request and question cues per sentence (complaint/praise come from sentiment later)."""
 
     def __call__(self, doc: Doc) -> Doc:
-        cues = []
-        for sent in doc.sents:
-            if not sent.text.strip():
-                continue
-            cues.append(self.cue(sent))
+        cues = [self.cue(doc[a:b]) for a, b in sentence_spans(doc)]
         doc._.set(CUES_EXT, cues)
         return doc
 
