@@ -72,6 +72,8 @@ def list_(
     if json:
         print_json(rows)
         return
+    if not rows:
+        say(st, "No topics yet. Run 'vocseg topics fit' (or 'vocseg report', which fits them the first time).")
     for t in rows:
         flag = "" if t["active"] else f"  (merged into {t['merged_into']})" if t["merged_into"] else "  (retired)"
         need = f"  need: {t['need']}" if t["need"] else ""

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from vocseg import shift, store
 from vocseg.config import Config
-from vocseg.errors import Errors, UsageError
+from vocseg.errors import Errors, StageOrderError, UsageError
 
 SCHEMA_VERSION = 1
 QUOTE_CHARS = 400
@@ -85,8 +85,8 @@ def build(db: sqlite_utils.Database, cfg: Config, *, period: str | None = None,
     undated = int(docs["date"].isna().sum())
     docs = docs.dropna(subset=["date"]).copy()
     if docs.empty:
-        raise UsageError(Errors.E309.format(since=since or "the start", until=until or "now"),
-                         code="E309")
+        raise StageOrderError(Errors.E309.format(since=since or "the start", until=until or "now"),
+                              code="E309")
     docs["period"] = shift.period_start(docs["date"], period)
     latest = docs["period"].max()
     params = shift.ShiftParams(alpha=rc.alpha, min_count=rc.min_count,

@@ -81,7 +81,7 @@ def html(report: dict[str, Any], *, top: int = 15) -> str:
 
 def markdown(report: dict[str, Any], *, top: int = 15) -> str:
     """Markdown for pasting into a chat or ticket; customer text escaped."""
-    return _env(False).get_template("report.md.j2").render(r=report, top=top)
+    return _env(False).get_template("report.md.j2").render(r=report, top=top).rstrip("\n") + "\n"
 
 
 def as_json(report: dict[str, Any]) -> str:
