@@ -75,6 +75,7 @@ def test_planted_surge_is_the_top_rising_topic_and_stable_themes_are_not_called(
     assert rising, "no rising topic found"
     assert themes[rising[0]["id"]] == planted["surge_theme"]
     assert rising[0]["q_value"] < 0.01
+    assert rising[0]["need"] is not None  # the surge topic maps to a need of the taxonomy
     stable = set(planted["stable_themes"])
     called = [(t["label"], themes.get(t["id"])) for t in built["topics"]
               if t["direction"] != "stable" and themes.get(t["id"]) in stable]
