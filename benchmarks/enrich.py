@@ -39,15 +39,31 @@ def documents(n: int) -> list[dict]:
     out: list[dict] = []
     with open(SHARED / "airline-tweets" / "tweets.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
-            out.append({"text": r["text"], "external_id": f"air-{r['tweet_id']}-{len(out)}",
-                        "created_at": r["tweet_created"], "customer": r["name"]})
+            out.append(
+                {
+                    "text": r["text"],
+                    "external_id": f"air-{r['tweet_id']}-{len(out)}",
+                    "created_at": r["tweet_created"],
+                    "customer": r["name"],
+                }
+            )
     with open(SHARED / "twcs-support" / "twcs_slice.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             inbound = r["inbound"] == "True"
-            out.append({"text": r["text"], "external_id": f"twcs-{r['tweet_id']}",
-                        "role": "customer" if inbound else "agent", "customer": r["author_id"] if inbound else None,
-                        "conversation_id": None})
-    raw = (SHARED / "vader-gold" / "movieReviewSnippets_GroundTruth.txt").read_bytes().decode("utf-8", "replace")
+            out.append(
+                {
+                    "text": r["text"],
+                    "external_id": f"twcs-{r['tweet_id']}",
+                    "role": "customer" if inbound else "agent",
+                    "customer": r["author_id"] if inbound else None,
+                    "conversation_id": None,
+                }
+            )
+    raw = (
+        (SHARED / "vader-gold" / "movieReviewSnippets_GroundTruth.txt")
+        .read_bytes()
+        .decode("utf-8", "replace")
+    )
     for line in raw.splitlines():
         parts = line.split("\t")
         if len(parts) >= 3:
@@ -84,7 +100,9 @@ def run_sampled(cmd: list[str], **kw) -> dict:
                         tree = [proc, *proc.children(recursive=True)]
                         infos = [p.memory_full_info() for p in tree]
                         peak["rss"] = max(peak["rss"], sum(i.rss for i in infos) / 2**20)
-                        peak["pss"] = max(peak["pss"], sum(getattr(i, "pss", i.rss) for i in infos) / 2**20)
+                        peak["pss"] = max(
+                            peak["pss"], sum(getattr(i, "pss", i.rss) for i in infos) / 2**20
+                        )
                     except psutil.Error:
                         pass
                     break
@@ -114,19 +132,29 @@ def run_profile(name: str, db: Path, tmp: Path, static_dir: Path) -> dict:
         lines += ["[enrich]", *enrich_lines]
     toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
     copy = tmp / f"{name}.db"
-    subprocess.run(["sqlite3", str(db), f".backup {copy}"], check=True) if _has_sqlite3() else _copy(db, copy)
+    subprocess.run(
+        ["sqlite3", str(db), f".backup {copy}"], check=True
+    ) if _has_sqlite3() else _copy(db, copy)
     out = tmp / f"{name}.json"
     with out.open("w") as fh:
-        first = run_sampled([*VOCSEG, "--db", str(copy), "--config", str(toml), "--quiet", "enrich", "--json"],
-                             stdout=fh, stderr=subprocess.DEVNULL)
+        first = run_sampled(
+            [*VOCSEG, "--db", str(copy), "--config", str(toml), "--quiet", "enrich", "--json"],
+            stdout=fh,
+            stderr=subprocess.DEVNULL,
+        )
     summary = json.loads(out.read_text())
     with out.open("w") as fh:
-        again = run_measured([*VOCSEG, "--db", str(copy), "--config", str(toml), "--quiet", "enrich", "--json"],
-                             stdout=fh, stderr=subprocess.DEVNULL)
+        again = run_measured(
+            [*VOCSEG, "--db", str(copy), "--config", str(toml), "--quiet", "enrich", "--json"],
+            stdout=fh,
+            stderr=subprocess.DEVNULL,
+        )
     rerun = json.loads(out.read_text())
     from vocseg.enrich import embed, sentiment
 
-    family = embed.model_family(str(static_dir)) if name.startswith("static") else "all-MiniLM-L6-v2"
+    family = (
+        embed.model_family(str(static_dir)) if name.startswith("static") else "all-MiniLM-L6-v2"
+    )
     test = sentiment.load_model(family).meta.get("test", {})
     return {
         "documents": summary["documents"],
@@ -171,21 +199,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--profiles", default="static,static-noner,default")
-    ap.add_argument("--static", default=None, help="folder of a model made by `vocseg distill` (else built)")
+    ap.add_argument(
+        "--static", default=None, help="folder of a model made by `vocseg distill` (else built)"
+    )
     args = ap.parse_args()
-    result: dict = {"benchmark": "enrich", "corpus": "airline-tweets + twcs-support + vader-gold movie snippets",
-                    "n": args.n, "target": {"docs_per_s": 500, "peak_rss_mb": 2048}}
+    result: dict = {
+        "benchmark": "enrich",
+        "corpus": "airline-tweets + twcs-support + vader-gold movie snippets",
+        "n": args.n,
+        "target": {"docs_per_s": 500, "peak_rss_mb": 2048},
+    }
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         static_dir = Path(args.static) if args.static else tmp / "minilm-static"
         if not args.static and any(p.startswith("static") for p in args.profiles.split(",")):
             t0 = time.perf_counter()
-            subprocess.run([*VOCSEG, "--quiet", "distill", "--out", str(static_dir)], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [*VOCSEG, "--quiet", "distill", "--out", str(static_dir)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             result["distill_seconds"] = round(time.perf_counter() - t0, 1)
         db = tmp / "bench.db"
         result["store"] = build_store(db, args.n)
-        result["profiles"] = {p: run_profile(p, db, tmp, static_dir) for p in args.profiles.split(",") if p}
+        result["profiles"] = {
+            p: run_profile(p, db, tmp, static_dir) for p in args.profiles.split(",") if p
+        }
     result["versions"] = versions("spacy", "sentence-transformers", "torch", "model2vec")
     result["load_average_at_end"] = os.getloadavg()
     emit(result)

@@ -88,8 +88,11 @@ def main() -> None:
         t0 = time.perf_counter()
         probs = sentiment.predict(texts, embedder, model, sentiment.make_analyzer())
         secs = time.perf_counter() - t0
-        rows[family] = {"seconds": round(secs, 2), "texts_per_s": round(len(texts) / secs, 1),
-                        "by_corpus": figures(examples, probs, compound)}
+        rows[family] = {
+            "seconds": round(secs, 2),
+            "texts_per_s": round(len(texts) / secs, 1),
+            "by_corpus": figures(examples, probs, compound),
+        }
     result["vocseg"] = rows
     base = figures(examples, None, compound)
     result["table"] = [
@@ -108,12 +111,18 @@ def main() -> None:
     ]
     default = rows["all-MiniLM-L6-v2"]["by_corpus"]
     result["targets"] = {
-        "airline_macro_f1_gain_over_vader": round(default["airline"]["vocseg_macro_f1"] - base["airline"]["vader_macro_f1"], 4),
+        "airline_macro_f1_gain_over_vader": round(
+            default["airline"]["vocseg_macro_f1"] - base["airline"]["vader_macro_f1"], 4
+        ),
         "airline_gain_target": 0.25,
-        "movie_spearman_beats_vader": default["movie"]["vocseg_spearman"] > base["movie"]["vader_spearman"],
-        "nyt_spearman_beats_vader": default["nyt"]["vocseg_spearman"] > base["nyt"]["vader_spearman"],
+        "movie_spearman_beats_vader": default["movie"]["vocseg_spearman"]
+        > base["movie"]["vader_spearman"],
+        "nyt_spearman_beats_vader": default["nyt"]["vocseg_spearman"]
+        > base["nyt"]["vader_spearman"],
     }
-    result["versions"] = versions("sentence-transformers", "torch", "vaderSentiment", "scikit-learn")
+    result["versions"] = versions(
+        "sentence-transformers", "torch", "vaderSentiment", "scikit-learn"
+    )
     emit(result)
 
 

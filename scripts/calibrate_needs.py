@@ -47,8 +47,12 @@ def main() -> None:
     tax = needs.load_taxonomy(args.taxonomy)
     rows = read_labelled(data_path("needs_calibration.tsv"))
     phrases, owners = tax.phrases()
-    sims = needs.similarities(embed.encode(embedder, [r[0] for r in rows]), embed.encode(embedder, phrases),
-                              owners, len(tax.needs))
+    sims = needs.similarities(
+        embed.encode(embedder, [r[0] for r in rows]),
+        embed.encode(embedder, phrases),
+        owners,
+        len(tax.needs),
+    )
     table, best = [], None
     for t in np.arange(0.20, 0.71, 0.025):
         tp = fp = fn = 0
@@ -60,10 +64,21 @@ def main() -> None:
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
-        table.append({"threshold": round(float(t), 3), "precision": round(p, 3), "recall": round(r, 3), "f1": round(f, 3)})
+        table.append(
+            {
+                "threshold": round(float(t), 3),
+                "precision": round(p, 3),
+                "recall": round(r, 3),
+                "f1": round(f, 3),
+            }
+        )
         if best is None or f > best["f1"]:
             best = table[-1]
-    print(json.dumps({"family": family, "sentences": len(rows), "best": best, "grid": table}, indent=1))
+    print(
+        json.dumps(
+            {"family": family, "sentences": len(rows), "best": best, "grid": table}, indent=1
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -98,7 +98,9 @@ def main() -> None:
     examples = training.load_all(Path(args.corpora))
     cache = Path(args.cache) if args.cache else None
     vecs, lex = features(examples, embedder, family, cache)
-    raw_vader = sentiment.lexicon_features(sentiment.make_analyzer(domain=False), [e.text for e in examples])
+    raw_vader = sentiment.lexicon_features(
+        sentiment.make_analyzer(domain=False), [e.text for e in examples]
+    )
     y = np.array([sentiment.LABELS.index(e.label) for e in examples])
     split = np.array([e.split for e in examples])
     train, dev, test = split == "train", split == "dev", split == "test"
@@ -136,11 +138,18 @@ def main() -> None:
         },
     )
     test_idx = np.flatnonzero(test)
-    figures = evaluate(model, [examples[i] for i in test_idx], vecs[test_idx], lex[test_idx], raw_vader[test_idx])
+    figures = evaluate(
+        model, [examples[i] for i in test_idx], vecs[test_idx], lex[test_idx], raw_vader[test_idx]
+    )
     model.meta["test"] = figures
     out = Path(args.out) if args.out else sentiment.model_file(family)
     model.save(out)
-    print(json.dumps({"family": family, "out": str(out), "lexicon_scale": scale, "C": c, "test": figures}, indent=2))
+    print(
+        json.dumps(
+            {"family": family, "out": str(out), "lexicon_scale": scale, "C": c, "test": figures},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

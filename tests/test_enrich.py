@@ -130,11 +130,19 @@ def test_needs_match_hand_written_sentences(embedder):
     tax = needs.load_taxonomy()
     phrases, owners = tax.phrases()
     texts = [t for t, _ in NEED_SENTENCES]
-    sims = needs.similarities(embed.encode(embedder, texts), embed.encode(embedder, phrases), owners,
-                              len(tax.needs))
-    matched = [[tax.needs[j].name for j, _ in m] for m in needs.match(sims, tax.threshold("all-MiniLM-L6-v2"))]
+    sims = needs.similarities(
+        embed.encode(embedder, texts), embed.encode(embedder, phrases), owners, len(tax.needs)
+    )
+    matched = [
+        [tax.needs[j].name for j, _ in m]
+        for m in needs.match(sims, tax.threshold("all-MiniLM-L6-v2"))
+    ]
     found = [need in got for (_, need), got in zip(NEED_SENTENCES, matched, strict=True)]
-    wrong_top = [(t, got) for (t, need), got in zip(NEED_SENTENCES, matched, strict=True) if got and got[0] != need]
+    wrong_top = [
+        (t, got)
+        for (t, need), got in zip(NEED_SENTENCES, matched, strict=True)
+        if got and got[0] != need
+    ]
     assert sum(found) >= 7, list(zip(texts, matched, strict=True))
     assert wrong_top == []
 
@@ -288,11 +296,21 @@ def test_a_killed_run_resumes_where_it_stopped(db, loaded):
 def test_forgetting_a_customer_erases_their_enrichment_and_embeddings(db, loaded):
     _store(db)
     enrich.enrich(db, config.Config(), loaded=loaded)
-    doc = db.execute("SELECT id, content_hash FROM documents WHERE text LIKE 'How do I%'").fetchone()
+    doc = db.execute(
+        "SELECT id, content_hash FROM documents WHERE text LIKE 'How do I%'"
+    ).fetchone()
     store.forget(db, "c3")
     for table in ("sentences", "document_sentiment", "enrichments", "document_needs", "aspects"):
-        assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE document_id = ?", [doc[0]]).fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM embeddings WHERE content_hash = ?", [doc[1]]).fetchone()[0] == 0
+        assert (
+            db.execute(f"SELECT COUNT(*) FROM {table} WHERE document_id = ?", [doc[0]]).fetchone()[
+                0
+            ]
+            == 0
+        )
+    assert (
+        db.execute("SELECT COUNT(*) FROM embeddings WHERE content_hash = ?", [doc[1]]).fetchone()[0]
+        == 0
+    )
     assert db["document_sentiment"].count == 4
 
 

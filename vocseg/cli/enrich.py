@@ -17,8 +17,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 def enrich(
     ctx: typer.Context,
-    all_: Annotated[bool, typer.Option("--all", help="Recompute every document (after a model or "
-                                       "needs-taxonomy change), not only new or changed ones.")] = False,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Recompute every document (after a model or "
+            "needs-taxonomy change), not only new or changed ones.",
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Add sentences, sentiment, aspects, entities, needs, intents and embeddings to new documents.
@@ -39,23 +45,35 @@ def enrich(
     if summary["documents"] == 0:
         say(st, f"Nothing to enrich: {summary['already_enriched']:,} document(s) already enriched.")
     else:
-        say(st, f"Enriched {summary['documents']:,} document(s): {summary['sentences']:,} sentences, "
-                f"{summary['aspects']:,} aspects, {summary['sentence_needs']:,} need mentions, "
-                f"{summary['embeddings_computed']:,} new embeddings in {summary['seconds']:.1f} s "
-                f"({summary['docs_per_s']:.0f} docs/s).")
+        say(
+            st,
+            f"Enriched {summary['documents']:,} document(s): {summary['sentences']:,} sentences, "
+            f"{summary['aspects']:,} aspects, {summary['sentence_needs']:,} need mentions, "
+            f"{summary['embeddings_computed']:,} new embeddings in {summary['seconds']:.1f} s "
+            f"({summary['docs_per_s']:.0f} docs/s).",
+        )
     if summary["stale"]:
-        warn(f"{summary['stale']:,} document(s) were enriched with other models or another needs "
-             "taxonomy; run 'vocseg enrich --all' to recompute them.")
+        warn(
+            f"{summary['stale']:,} document(s) were enriched with other models or another needs "
+            "taxonomy; run 'vocseg enrich --all' to recompute them."
+        )
 
 
 def sentiment_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV file with a header row.", show_default=False)],
     text_column: Annotated[str, typer.Option("--text-column", help="Column holding the text.")],
-    out: Annotated[Path, typer.Option("--out", help="Output CSV: id, label, score, p_negative, "
-                                      "p_neutral, p_positive, in input order.")],
-    id_column: Annotated[str | None, typer.Option("--id-column", help="Column to copy as id "
-                                                  "(default: the data row number).")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output CSV: id, label, score, p_negative, p_neutral, p_positive, in input order.",
+        ),
+    ],
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id-column", help="Column to copy as id (default: the data row number)."),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Score the sentiment of every row of a CSV file, without a store.
@@ -70,8 +88,16 @@ def sentiment_cmd(
     model = sentiment.load_model(family, cfg.enrich.sentiment_model or None)
     embedder = models.load_embedder(cfg.models)
     with progress(st, "Scoring") as update:
-        result = sentiment.score_csv(file, out, text_column, embedder, model, sentiment.make_analyzer(),
-                                     id_column=id_column, progress=update)
+        result = sentiment.score_csv(
+            file,
+            out,
+            text_column,
+            embedder,
+            model,
+            sentiment.make_analyzer(),
+            id_column=id_column,
+            progress=update,
+        )
     for w in result["warnings"]:
         warn(w)
     if json:
@@ -99,8 +125,11 @@ def distill(
     if json:
         print_json(info)
     else:
-        say(st, f"Wrote {info['name']} ({info['dims']} dims) to {out}. Use it with "
-                f"[models] embedding = \"{out}\" in vocseg.toml, then 'vocseg enrich --all'.")
+        say(
+            st,
+            f"Wrote {info['name']} ({info['dims']} dims) to {out}. Use it with "
+            f"[models] embedding = \"{out}\" in vocseg.toml, then 'vocseg enrich --all'.",
+        )
 
 
 def register(app: typer.Typer) -> None:

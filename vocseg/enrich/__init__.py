@@ -60,8 +60,14 @@ def _version(dist: str) -> str | None:
 def model_versions(cfg: Config, taxonomy: needs.Taxonomy) -> dict[str, Any]:
     """Names and versions of everything that shapes the output, without loading any model."""
     family = embed.model_family(cfg.models.embedding)
-    sent_file = Path(cfg.enrich.sentiment_model) if cfg.enrich.sentiment_model else sentiment.model_file(family)
-    sent_digest = hashlib.sha1(sent_file.read_bytes()).hexdigest()[:12] if sent_file.is_file() else None
+    sent_file = (
+        Path(cfg.enrich.sentiment_model)
+        if cfg.enrich.sentiment_model
+        else sentiment.model_file(family)
+    )
+    sent_digest = (
+        hashlib.sha1(sent_file.read_bytes()).hexdigest()[:12] if sent_file.is_file() else None
+    )
     spacy_loc = models.spacy_location(cfg.models.spacy)
     spacy_version = None
     if isinstance(spacy_loc, Path):
@@ -101,7 +107,12 @@ def load_models(cfg: Config) -> Models:
     nlp.add_components(spacy_nlp)
     embedder = models.load_embedder(cfg.models)
     return Models(
-        spacy_nlp, embedder, clf, sentiment.make_analyzer(), models.embedding_model_id(cfg.models), family
+        spacy_nlp,
+        embedder,
+        clf,
+        sentiment.make_analyzer(),
+        models.embedding_model_id(cfg.models),
+        family,
     )
 
 
@@ -153,12 +164,21 @@ def enrich(
     if not all:
         stale = db.conn.execute(
             "SELECT COUNT(*) FROM enrichments e JOIN documents d ON d.id = e.document_id "
-            "WHERE e.fingerprint != ? AND e.content_hash = d.content_hash", [fp]
+            "WHERE e.fingerprint != ? AND e.content_hash = d.content_hash",
+            [fp],
         ).fetchone()[0]
     summary: dict[str, Any] = {
-        "documents": 0, "sentences": 0, "aspects": 0, "entities": 0, "sentence_needs": 0,
-        "embeddings_computed": 0, "already_enriched": int(db["documents"].count - len(ids)) if not all else 0,
-        "stale": stale, "models": versions, "models_loaded": [], "run_id": None,
+        "documents": 0,
+        "sentences": 0,
+        "aspects": 0,
+        "entities": 0,
+        "sentence_needs": 0,
+        "embeddings_computed": 0,
+        "already_enriched": int(db["documents"].count - len(ids)) if not all else 0,
+        "stale": stale,
+        "models": versions,
+        "models_loaded": [],
+        "run_id": None,
     }
     if progress:
         progress(0, len(ids))
@@ -181,7 +201,17 @@ def enrich(
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 needs.as_rows(taxonomy, m.family, threshold, store.now()),
             )
-        ctx = _Context(db, m, taxonomy, phrase_vecs, owners, threshold, cfg.enrich.rating_weight, fp, counts["run_id"])
+        ctx = _Context(
+            db,
+            m,
+            taxonomy,
+            phrase_vecs,
+            owners,
+            threshold,
+            cfg.enrich.rating_weight,
+            fp,
+            counts["run_id"],
+        )
         n_process = cfg.enrich.n_process if len(ids) >= MIN_DOCS_FOR_WORKERS else 1
         batch = max(1, cfg.enrich.batch_size)
         from vocseg.enrich import nlp
@@ -201,7 +231,9 @@ def enrich(
                     if progress:
                         progress(len(chunk), None)
         seconds = time.perf_counter() - t0
-        summary.update(seconds=round(seconds, 3), docs_per_s=round(summary["documents"] / seconds, 1))
+        summary.update(
+            seconds=round(seconds, 3), docs_per_s=round(summary["documents"] / seconds, 1)
+        )
         counts.update({k: v for k, v in summary.items() if k not in ("models",)})
     return summary
 
@@ -219,7 +251,9 @@ class _Context:
     run_id: int
 
 
-def _aspect_score(valence: float | None, sentence_score: float, sentence_label: str) -> float | None:
+def _aspect_score(
+    valence: float | None, sentence_score: float, sentence_label: str
+) -> float | None:
     if valence is not None and valence != 0:
         return float(valence / np.sqrt(valence * valence + 4.0))  # VADER-style squashing
     if sentence_label != "neutral":
@@ -245,7 +279,12 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
             hashes.append(embed.content_hash(s["text"]))
     computed = [0]
     vecs = embed.ensure(
-        ctx.db, texts, m.embedder, m.model_id, hashes=hashes, on_computed=lambda n: computed.__setitem__(0, n)
+        ctx.db,
+        texts,
+        m.embedder,
+        m.model_id,
+        hashes=hashes,
+        on_computed=lambda n: computed.__setitem__(0, n),
     )
     # lexicon features come from the spaCy component (computed in the workers)
     lex = np.zeros((len(texts), 4), dtype=np.float32)
@@ -253,8 +292,10 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     for (_, rec), sents in zip(chunk, sent_lists, strict=True):
         feats = rec["lex"]
         if feats is None:  # pipeline without the component
-            feats = {"doc": sentiment.lexicon_features(m.analyzer, [rec["text"]])[0],
-                     "sents": sentiment.lexicon_features(m.analyzer, [s["text"] for s in sents])}
+            feats = {
+                "doc": sentiment.lexicon_features(m.analyzer, [rec["text"]])[0],
+                "sents": sentiment.lexicon_features(m.analyzer, [s["text"] for s in sents]),
+            }
         lex[i] = feats["doc"]
         if len(sents):
             lex[i + 1 : i + 1 + len(sents)] = feats["sents"]
@@ -265,9 +306,18 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     sims = needs.similarities(vecs, ctx.phrase_vecs, ctx.owners, n_needs)
     matches = needs.match(sims, ctx.threshold)
 
-    out: dict[str, Any] = {"doc_ids": [], "sentences": [], "aspects": [], "entities": [], "doc_sentiment": [],
-                           "sentence_needs": [], "document_needs": [], "enrichments": [], "computed": computed[0],
-                           "need_names": ctx.taxonomy.names}
+    out: dict[str, Any] = {
+        "doc_ids": [],
+        "sentences": [],
+        "aspects": [],
+        "entities": [],
+        "doc_sentiment": [],
+        "sentence_needs": [],
+        "document_needs": [],
+        "enrichments": [],
+        "computed": computed[0],
+        "need_names": ctx.taxonomy.names,
+    }
     pos = 0
     now = store.now()
     for (row, rec), sents in zip(chunk, sent_lists, strict=True):
@@ -281,10 +331,19 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
         score = float(scores[d])
         if not row[1].strip():  # nothing said: neutral, whatever the model makes of ""
             p, score, labels[d] = np.array([0.0, 1.0, 0.0]), 0.0, "neutral"
-        out["doc_sentiment"].append((
-            doc_id, round(score, 4), labels[d], round(float(p[0]), 4), round(float(p[1]), 4), round(float(p[2]), 4),
-            sentiment.satisfaction(score, rating, ctx.rating_weight), int(rating is not None), int(role != "agent"),
-        ))
+        out["doc_sentiment"].append(
+            (
+                doc_id,
+                round(score, 4),
+                labels[d],
+                round(float(p[0]), 4),
+                round(float(p[1]), 4),
+                round(float(p[2]), 4),
+                sentiment.satisfaction(score, rating, ctx.rating_weight),
+                int(rating is not None),
+                int(role != "agent"),
+            )
+        )
         cues = rec["cues"]
         per_need: dict[int, list[tuple[float, float]]] = {}
         sent_rows = []
@@ -292,22 +351,44 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
             i = first + k
             s_score, s_label = float(scores[i]), labels[i]
             cue = cues[k] if k < len(cues) else None
-            sent_rows.append([doc_id, k, s["start"], s["end"], s["text"], hashes[i], s["lemmas"],
-                              json.dumps(s["chunks"], ensure_ascii=False), round(s_score, 4), s_label,
-                              needs.intent(cue, s_label)])
+            sent_rows.append(
+                [
+                    doc_id,
+                    k,
+                    s["start"],
+                    s["end"],
+                    s["text"],
+                    hashes[i],
+                    s["lemmas"],
+                    json.dumps(s["chunks"], ensure_ascii=False),
+                    round(s_score, 4),
+                    s_label,
+                    needs.intent(cue, s_label),
+                ]
+            )
             for j, sim in matches[i]:
                 per_need.setdefault(j, []).append((sim, s_score))
-        out["sentences"].append((doc_id, sent_rows, [
-            (k, s["ents"]) for k, s in enumerate(sents) if s["ents"]
-        ], rec["aspects"], [
-            (k, matches[first + k]) for k in range(len(sents)) if matches[first + k]
-        ]))
+        out["sentences"].append(
+            (
+                doc_id,
+                sent_rows,
+                [(k, s["ents"]) for k, s in enumerate(sents) if s["ents"]],
+                rec["aspects"],
+                [(k, matches[first + k]) for k in range(len(sents)) if matches[first + k]],
+            )
+        )
         n_s = max(1, len(sents))
         for j, hits in per_need.items():
-            out["document_needs"].append((
-                doc_id, ctx.taxonomy.needs[j].name, round(len(hits) / n_s, 4), len(hits),
-                round(max(h[0] for h in hits), 4), round(float(np.mean([h[1] for h in hits])), 4),
-            ))
+            out["document_needs"].append(
+                (
+                    doc_id,
+                    ctx.taxonomy.needs[j].name,
+                    round(len(hits) / n_s, 4),
+                    len(hits),
+                    round(max(h[0] for h in hits), 4),
+                    round(float(np.mean([h[1] for h in hits])), 4),
+                )
+            )
         out["enrichments"].append((doc_id, chash, ctx.run_id, now, ctx.fingerprint, len(sents)))
     return out
 
@@ -319,9 +400,18 @@ def _write(db: sqlite_utils.Database, out: dict[str, Any], summary: dict[str, An
     marks = ",".join("?" * len(ids))
     n_aspects_total = n_ents = n_needs = n_sents = 0
     with store.transaction(db):
-        for table in ("sentences", "document_sentiment", "document_needs", "aspects", "entities", "sentence_needs"):
+        for table in (
+            "sentences",
+            "document_sentiment",
+            "document_needs",
+            "aspects",
+            "entities",
+            "sentence_needs",
+        ):
             conn.execute(f"DELETE FROM {table} WHERE document_id IN ({marks})", ids)
-        next_id = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM sentences").fetchone()[0] or 0) + 1
+        next_id = (
+            conn.execute("SELECT COALESCE(MAX(id), 0) FROM sentences").fetchone()[0] or 0
+        ) + 1
         sent_rows, ent_rows, aspect_rows, need_rows, enr_rows = [], [], [], [], []
         aspects_per_doc: dict[int, int] = {}
         for doc_id, srows, ents, aspects, matched in out["sentences"]:
@@ -340,8 +430,20 @@ def _write(db: sqlite_utils.Database, out: dict[str, Any], summary: dict[str, An
                 if score is None:
                     continue
                 score = max(-1.0, min(1.0, score))
-                aspect_rows.append((base + s_idx, doc_id, aspect, text, opinion, int(negated), round(score, 4),
-                                    _label(score), start, end))
+                aspect_rows.append(
+                    (
+                        base + s_idx,
+                        doc_id,
+                        aspect,
+                        text,
+                        opinion,
+                        int(negated),
+                        round(score, 4),
+                        _label(score),
+                        start,
+                        end,
+                    )
+                )
                 aspects_per_doc[doc_id] = aspects_per_doc.get(doc_id, 0) + 1
             for k, hits in matched:
                 for j, sim in hits:
@@ -382,7 +484,12 @@ def _write(db: sqlite_utils.Database, out: dict[str, Any], summary: dict[str, An
             "n_sentences, n_aspects) VALUES (?,?,?,?,?,?,?)",
             enr_rows,
         )
-        n_sents, n_aspects_total, n_ents, n_needs = len(sent_rows), len(aspect_rows), len(ent_rows), len(need_rows)
+        n_sents, n_aspects_total, n_ents, n_needs = (
+            len(sent_rows),
+            len(aspect_rows),
+            len(ent_rows),
+            len(need_rows),
+        )
     summary["documents"] += len(ids)
     summary["sentences"] += n_sents
     summary["aspects"] += n_aspects_total

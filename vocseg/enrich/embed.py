@@ -37,7 +37,9 @@ def from_blob(blob: bytes, dim: int) -> np.ndarray:
     return v.astype(np.float32)
 
 
-def _fetch(db: sqlite_utils.Database, hashes: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
+def _fetch(
+    db: sqlite_utils.Database, hashes: Sequence[str], model_id: str
+) -> dict[str, np.ndarray]:
     found: dict[str, np.ndarray] = {}
     uniq = list(dict.fromkeys(hashes))
     for i in range(0, len(uniq), _CHUNK):
@@ -62,7 +64,9 @@ def load(db: sqlite_utils.Database, content_hashes: Sequence[str], model_id: str
     found = _fetch(db, content_hashes, model_id)
     missing = [h for h in content_hashes if h not in found]
     if missing:
-        raise KeyError(f"no {model_id} embedding for content_hash {missing[0]} ({len(missing)} missing)")
+        raise KeyError(
+            f"no {model_id} embedding for content_hash {missing[0]} ({len(missing)} missing)"
+        )
     if not content_hashes:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([found[h] for h in content_hashes])
@@ -73,8 +77,11 @@ def encode(embedder: Any, texts: Sequence[str], batch_size: int = 128) -> np.nda
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     vecs = embedder.encode(
-        list(texts), batch_size=batch_size, convert_to_numpy=True,
-        normalize_embeddings=True, show_progress_bar=False,
+        list(texts),
+        batch_size=batch_size,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+        show_progress_bar=False,
     )
     return np.asarray(vecs, dtype=np.float32)
 
@@ -103,10 +110,14 @@ def ensure(
             todo[h] = t
     if todo:
         if embedder is None:
-            raise ValueError(f"{len(todo)} texts have no cached {model_id} embedding and no embedder was given")
+            raise ValueError(
+                f"{len(todo)} texts have no cached {model_id} embedding and no embedder was given"
+            )
         keys = list(todo)
         vecs = encode(embedder, [todo[k] for k in keys], batch_size=batch_size)
-        rows = [(k, model_id, int(vecs.shape[1]), to_blob(v)) for k, v in zip(keys, vecs, strict=True)]
+        rows = [
+            (k, model_id, int(vecs.shape[1]), to_blob(v)) for k, v in zip(keys, vecs, strict=True)
+        ]
         with store.transaction(db):
             db.conn.executemany(
                 "INSERT OR REPLACE INTO embeddings (content_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
@@ -133,7 +144,9 @@ STATIC_NAME = "minilm-static-v1"
 STATIC_MARKER = "vocseg_static.json"
 
 
-def distill(embedder: Any, out_dir: str, *, dims: int = 256, sif: float = 1e-4, batch_size: int = 1024) -> dict:
+def distill(
+    embedder: Any, out_dir: str, *, dims: int = 256, sif: float = 1e-4, batch_size: int = 1024
+) -> dict:
     """Distil a static (model2vec-style) embedding model from a transformer sentence embedder, offline.
 
     Each vocabulary token is run through the transformer alone (``[CLS] tok [SEP]``,
@@ -160,8 +173,12 @@ def distill(embedder: Any, out_dir: str, *, dims: int = 256, sif: float = 1e-4, 
     with torch.inference_mode():
         for start in range(0, vocab_size, batch_size):
             ids = torch.arange(start, min(start + batch_size, vocab_size))
-            inp = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], dim=1)
-            hidden = transformer(input_ids=inp, attention_mask=torch.ones_like(inp)).last_hidden_state
+            inp = torch.stack(
+                [torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], dim=1
+            )
+            hidden = transformer(
+                input_ids=inp, attention_mask=torch.ones_like(inp)
+            ).last_hidden_state
             out[start : start + len(ids)] = hidden.mean(dim=1).numpy()
     centred = out - out.mean(axis=0, keepdims=True)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)

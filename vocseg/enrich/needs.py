@@ -101,21 +101,34 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         examples = e.get("examples", [])
         if not isinstance(desc, str) or not desc.strip():
             raise bad(f"need '{name}' has no 'description'")
-        if not isinstance(examples, list) or not all(isinstance(x, str) and x.strip() for x in examples):
+        if not isinstance(examples, list) or not all(
+            isinstance(x, str) and x.strip() for x in examples
+        ):
             raise bad(f"need '{name}': 'examples' must be a list of non-empty strings")
         unknown = set(e) - {"name", "label", "description", "examples"}
         if unknown:
             raise bad(f"need '{name}' has unknown keys {sorted(unknown)}")
         seen.add(name)
-        needs.append(Need(name.strip(), str(e.get("label") or name), desc.strip(), tuple(x.strip() for x in examples)))
+        needs.append(
+            Need(
+                name.strip(),
+                str(e.get("label") or name),
+                desc.strip(),
+                tuple(x.strip() for x in examples),
+            )
+        )
     thresholds = data.get("thresholds", {})
-    if not isinstance(thresholds, dict) or not all(isinstance(v, (int, float)) for v in thresholds.values()):
+    if not isinstance(thresholds, dict) or not all(
+        isinstance(v, (int, float)) for v in thresholds.values()
+    ):
         raise bad("[thresholds] must map model family names to numbers")
     digest = hashlib.sha1(raw).hexdigest()[:16]
     return Taxonomy(tuple(needs), str(p), digest, {k: float(v) for k, v in thresholds.items()})
 
 
-def similarities(sentence_vecs: np.ndarray, phrase_vecs: np.ndarray, owners: np.ndarray, n_needs: int) -> np.ndarray:
+def similarities(
+    sentence_vecs: np.ndarray, phrase_vecs: np.ndarray, owners: np.ndarray, n_needs: int
+) -> np.ndarray:
     """(n_sentences, n_needs): best cosine similarity of each sentence to each need's phrases."""
     if len(sentence_vecs) == 0:
         return np.zeros((0, n_needs), dtype=np.float32)
@@ -139,7 +152,11 @@ def match(sims: np.ndarray, threshold: float) -> list[list[tuple[int, float]]]:
         if best < threshold:
             out.append([])
             continue
-        idx = [int(j) for j in np.argsort(-row)[:MAX_PER_SENTENCE] if row[j] >= threshold and row[j] >= best - MARGIN]
+        idx = [
+            int(j)
+            for j in np.argsort(-row)[:MAX_PER_SENTENCE]
+            if row[j] >= threshold and row[j] >= best - MARGIN
+        ]
         out.append([(j, float(row[j])) for j in idx])
     return out
 
@@ -158,6 +175,14 @@ def intent(cue: str | None, label: str | None) -> str | None:
 def as_rows(tax: Taxonomy, family: str, threshold: float, now: str) -> list[tuple]:
     """Rows for the ``needs`` table."""
     return [
-        (n.name, n.label, n.description, json.dumps(list(n.examples), ensure_ascii=False), threshold, tax.digest, now)
+        (
+            n.name,
+            n.label,
+            n.description,
+            json.dumps(list(n.examples), ensure_ascii=False),
+            threshold,
+            tax.digest,
+            now,
+        )
         for n in tax.needs
     ]

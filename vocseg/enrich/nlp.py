@@ -34,17 +34,46 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-SENTS_EXT, ASPECTS_EXT, CUES_EXT, LEX_EXT = "vocseg_sents", "vocseg_aspects", "vocseg_cues", "vocseg_lex"
+SENTS_EXT, ASPECTS_EXT, CUES_EXT, LEX_EXT = (
+    "vocseg_sents",
+    "vocseg_aspects",
+    "vocseg_cues",
+    "vocseg_lex",
+)
 for _name in (SENTS_EXT, ASPECTS_EXT, CUES_EXT, LEX_EXT):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
 #: components vocseg adds, in order; and the packaged ones it does not need
 COMPONENTS = ("vocseg_sentences", "vocseg_aspects", "vocseg_cues", "vocseg_lexicon")
-NEGATIONS = {"not", "n't", "never", "no", "hardly", "barely", "nothing", "neither", "nor", "without", "cannot"}
+NEGATIONS = {
+    "not",
+    "n't",
+    "never",
+    "no",
+    "hardly",
+    "barely",
+    "nothing",
+    "neither",
+    "nor",
+    "without",
+    "cannot",
+}
 #: VADER's scalar for a negated word (Hutto & Gilbert 2014)
 NEGATION_SCALAR = -0.74
-_SKIP_TARGETS = {"thing", "things", "lot", "bit", "one", "way", "time", "day", "everything", "something", "anything"}
+_SKIP_TARGETS = {
+    "thing",
+    "things",
+    "lot",
+    "bit",
+    "one",
+    "way",
+    "time",
+    "day",
+    "everything",
+    "something",
+    "anything",
+}
 
 
 def _lexicon() -> dict[str, float]:
@@ -76,7 +105,9 @@ def sentence_spans(doc: Doc) -> list[tuple[int, int]]:
     return spans
 
 
-@Language.factory("vocseg_sentences", requires=["token.lemma", "doc.sents"], assigns=[f"doc._.{SENTS_EXT}"])
+@Language.factory(
+    "vocseg_sentences", requires=["token.lemma", "doc.sents"], assigns=[f"doc._.{SENTS_EXT}"]
+)
 def make_sentences(nlp: Language, name: str) -> SentenceRecords:
     return SentenceRecords()
 
@@ -111,15 +142,19 @@ class SentenceRecords:
         records = []
         for k, (a, b) in enumerate(spans):
             sent = doc[a:b]
-            lemmas = " ".join(t.lemma_.lower() for t in sent if t.is_alpha and not t.is_stop and len(t) > 1)
-            records.append({
-                "start": sent.start_char,
-                "end": sent.end_char,
-                "text": sent.text,
-                "lemmas": lemmas,
-                "chunks": chunks[k],
-                "ents": ents[k],
-            })
+            lemmas = " ".join(
+                t.lemma_.lower() for t in sent if t.is_alpha and not t.is_stop and len(t) > 1
+            )
+            records.append(
+                {
+                    "start": sent.start_char,
+                    "end": sent.end_char,
+                    "text": sent.text,
+                    "lemmas": lemmas,
+                    "chunks": chunks[k],
+                    "ents": ents[k],
+                }
+            )
         doc._.set(SENTS_EXT, records)
         return doc
 
@@ -181,7 +216,9 @@ class AspectExtractor:
                 return float(v)
         return None
 
-    def _opinion(self, op: Token, extra_neg: Iterable[Token] = ()) -> tuple[str, float | None, bool]:
+    def _opinion(
+        self, op: Token, extra_neg: Iterable[Token] = ()
+    ) -> tuple[str, float | None, bool]:
         mods = [c for c in op.children if c.dep_ in ("advmod", "npadvmod") and c.i < op.i]
         words = [*mods, op]
         base = self.valence(op)
@@ -198,7 +235,12 @@ class AspectExtractor:
             base *= NEGATION_SCALAR
         text = " ".join(t.text for t in sorted(words, key=lambda t: t.i))
         if negated:
-            neg_words = [c.text for t in (op, *extra_neg) for c in t.children if c.dep_ == "neg" or c.lower_ in NEGATIONS]
+            neg_words = [
+                c.text
+                for t in (op, *extra_neg)
+                for c in t.children
+                if c.dep_ == "neg" or c.lower_ in NEGATIONS
+            ]
             text = " ".join(dict.fromkeys(neg_words)) + " " + text
         return text.strip(), base, negated
 
@@ -276,7 +318,22 @@ _REQUEST = re.compile(
     r"hope (?:you|they) (?:add|fix|bring|make|consider))\b"
 )
 _WH = {"how", "why", "what", "when", "where", "who", "which", "whose"}
-_AUX = {"can", "could", "is", "are", "do", "does", "did", "will", "would", "should", "has", "have", "am", "was"}
+_AUX = {
+    "can",
+    "could",
+    "is",
+    "are",
+    "do",
+    "does",
+    "did",
+    "will",
+    "would",
+    "should",
+    "has",
+    "have",
+    "am",
+    "was",
+}
 
 
 @Language.factory("vocseg_cues", requires=["doc.sents", "token.dep"], assigns=[f"doc._.{CUES_EXT}"])
@@ -299,8 +356,10 @@ class IntentCues:
             return "request"
         words = [t for t in sent if t.is_alpha]
         root = sent.root
-        if root.tag_ == "VB" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in root.children) and any(
-            t.lower_ in ("please", "pls", "plz") for t in sent
+        if (
+            root.tag_ == "VB"
+            and not any(c.dep_ in ("nsubj", "nsubjpass") for c in root.children)
+            and any(t.lower_ in ("please", "pls", "plz") for t in sent)
         ):
             return "request"
         if low.rstrip().endswith("?"):
@@ -310,8 +369,10 @@ class IntentCues:
         first = words[0].lower_
         if first in _WH and len(words) > 1 and words[1].pos_ == "AUX":
             return "question"  # 'why is ...', 'how can ...': not 'when I called ...'
-        if first in _AUX and words[0].pos_ == "AUX" and any(
-            t.dep_ in ("nsubj", "nsubjpass", "expl") and t.i > words[0].i for t in sent
+        if (
+            first in _AUX
+            and words[0].pos_ == "AUX"
+            and any(t.dep_ in ("nsubj", "nsubjpass", "expl") and t.i > words[0].i for t in sent)
         ):
             return "question"  # 'is there a way ...', 'can I change ...'
         return None
@@ -340,7 +401,9 @@ class LexiconFeatures:
 
     def __call__(self, doc: Doc) -> Doc:
         whole = self.features(doc.text)
-        sents = [whole if r["text"] == doc.text else self.features(r["text"]) for r in sent_records(doc)]
+        sents = [
+            whole if r["text"] == doc.text else self.features(r["text"]) for r in sent_records(doc)
+        ]
         doc._.set(LEX_EXT, {"doc": whole, "sents": sents})
         return doc
 
@@ -401,7 +464,9 @@ def _parse_chunk(texts: list[str]) -> list[dict]:
 
 
 @contextlib.contextmanager
-def parser(pipeline: Language, n_process: int = 1, batch_size: int = 64) -> Iterator[Callable[[list[str]], Iterator[dict]]]:
+def parser(
+    pipeline: Language, n_process: int = 1, batch_size: int = 64
+) -> Iterator[Callable[[list[str]], Iterator[dict]]]:
     """A function that yields ``records`` of a list of texts, in order, using ``n_process``
     forked worker processes (kept for the whole ``with`` block).
 
@@ -422,7 +487,9 @@ def parser(pipeline: Language, n_process: int = 1, batch_size: int = 64) -> Iter
         yield parse_here
         return
 
-    with mp.get_context("fork").Pool(n_process, initializer=_init_worker, initargs=(pipeline,)) as pool:
+    with mp.get_context("fork").Pool(
+        n_process, initializer=_init_worker, initargs=(pipeline,)
+    ) as pool:
 
         def parse_pool(texts: list[str]) -> Iterator[dict]:
             parts = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]

@@ -174,7 +174,9 @@ def _neutralise(value: str) -> str:
     return value
 
 
-def predict(texts: Sequence[str], embedder: Any, model: SentimentModel, analyzer: Any) -> np.ndarray:
+def predict(
+    texts: Sequence[str], embedder: Any, model: SentimentModel, analyzer: Any
+) -> np.ndarray:
     """(n, 3) class probabilities for raw texts (no store, no cache)."""
     from vocseg.enrich.embed import encode
 
@@ -212,7 +214,9 @@ def score_csv(
     try:
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise SourceError(Errors.E213.format(path=path, reason=exc.strerror or exc), code="E213") from None
+        raise SourceError(
+            Errors.E213.format(path=path, reason=exc.strerror or exc), code="E213"
+        ) from None
     with fh, open(out, "w", encoding="utf-8", newline="") as oh:
         reader = csv.DictReader(fh)
         try:
@@ -222,7 +226,10 @@ def score_csv(
         for col in (text_column, id_column):
             if col is not None and col not in columns:
                 raise SourceError(
-                    Errors.E212.format(path=path, column=col, columns=", ".join(columns) or "(none)"), code="E212"
+                    Errors.E212.format(
+                        path=path, column=col, columns=", ".join(columns) or "(none)"
+                    ),
+                    code="E212",
                 )
         writer = csv.writer(oh)
         writer.writerow(["id", "label", "score", "p_negative", "p_neutral", "p_positive"])
@@ -239,8 +246,16 @@ def score_csv(
                     writer.writerow([_neutralise(ident), "", "", "", "", ""])
                 else:
                     p = probs[j]
-                    writer.writerow([_neutralise(ident), labels[j], f"{scores[j]:.4f}",
-                                     f"{p[0]:.4f}", f"{p[1]:.4f}", f"{p[2]:.4f}"])
+                    writer.writerow(
+                        [
+                            _neutralise(ident),
+                            labels[j],
+                            f"{scores[j]:.4f}",
+                            f"{p[0]:.4f}",
+                            f"{p[1]:.4f}",
+                            f"{p[2]:.4f}",
+                        ]
+                    )
             if progress:
                 progress(len(buf), None)
             buf.clear()
@@ -257,11 +272,20 @@ def score_csv(
                     flush()
             flush()
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise SourceError(Errors.E213.format(path=path, reason=f"line {reader.line_num}: {exc}"),
-                              code="E213") from None
+            raise SourceError(
+                Errors.E213.format(path=path, reason=f"line {reader.line_num}: {exc}"), code="E213"
+            ) from None
     warnings = []
     if empty:
         shown = ", ".join(empty[:10]) + (" ..." if len(empty) > 10 else "")
-        warnings.append(f"{len(empty)} row(s) of {path} have no text in '{text_column}' "
-                        f"and were left unlabelled: id {shown}")
-    return {"rows": n, "scored": n - len(empty), "empty": len(empty), "out": str(out), "warnings": warnings}
+        warnings.append(
+            f"{len(empty)} row(s) of {path} have no text in '{text_column}' "
+            f"and were left unlabelled: id {shown}"
+        )
+    return {
+        "rows": n,
+        "scored": n - len(empty),
+        "empty": len(empty),
+        "out": str(out),
+        "warnings": warnings,
+    }

@@ -42,13 +42,18 @@ def airline(root: Path) -> list[Example]:
     with open(root / "airline-tweets" / "tweets.csv", encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             key = f"airline:{row['tweet_id']}"
-            out.append(Example(key, "airline", row["text"], row["airline_sentiment"], None, split_of(key)))
+            out.append(
+                Example(key, "airline", row["text"], row["airline_sentiment"], None, split_of(key))
+            )
     return out
 
 
 def vader_gold(root: Path, name: str) -> list[Example]:
     """VADER's human-rated snippets (``movie`` or ``nyt``); label from the mean rating (-4..4)."""
-    fname = {"movie": "movieReviewSnippets_GroundTruth.txt", "nyt": "nytEditorialSnippets_GroundTruth.txt"}[name]
+    fname = {
+        "movie": "movieReviewSnippets_GroundTruth.txt",
+        "nyt": "nytEditorialSnippets_GroundTruth.txt",
+    }[name]
     out = []
     raw = (root / "vader-gold" / fname).read_bytes().decode("utf-8", errors="replace")
     for line in raw.splitlines():
@@ -69,8 +74,12 @@ def clothing(root: Path) -> list[Example]:
     2 and 3 (train); ``bucket = sha1(key) % 10`` agrees with :func:`split_of`.
     """
     out = []
-    with gzip.open(root / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz", "rt",
-                   encoding="utf-8", newline="") as fh:
+    with gzip.open(
+        root / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
+        "rt",
+        encoding="utf-8",
+        newline="",
+    ) as fh:
         reader = csv.reader(fh)
         header = next(reader)
         i_text, i_rating = header.index("Review Text"), header.index("Rating")
