@@ -185,11 +185,11 @@ def main() -> None:
             peak = max(peak, m["peak_rss_mb"])
         con = sqlite3.connect(db)
         assign = {
-            ext: tid for ext, tid in con.execute(
+            ext: (-1 if tid is None else tid) for ext, tid in con.execute(
                 "SELECT d.external_id, dt.topic_id FROM documents d JOIN document_topics dt ON dt.document_id = d.id"
             )
         }
-        unassigned = con.execute("SELECT COUNT(*) FROM document_topics WHERE topic_id = -1").fetchone()[0]
+        unassigned = con.execute("SELECT COUNT(*) FROM document_topics WHERE topic_id IS NULL").fetchone()[0]
         con.close()
         result["vocseg"] = {"seconds": round(total, 3), "peak_rss_mb": peak,
                             "steps": {k: {"seconds": v["seconds"], "peak_rss_mb": v["peak_rss_mb"]}

@@ -185,12 +185,12 @@ def test_forget_after_ingest_erases_everything_linked(db, db_path: Path, tmp_pat
 def test_cli_json_has_exactly_the_summary_keys(cli, tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("text,stars\ngood,5\nmeh,3\n,1\n")
-    code, out, err = cli("ingest", str(path), "--kind", "review", "--json")
+    code, out, err = cli("ingest", str(path), "--kind", "review", "--json", "--no-enrich")
     assert code == 0, err
     res = json.loads(out)
     assert list(res) == ["files", "read", "inserted", "updated", "duplicates", "quarantined", "redacted",
-                         "seconds"]
-    assert (res["read"], res["inserted"], res["quarantined"]) == (3, 2, 1)
+                         "seconds", "enrich"]
+    assert (res["read"], res["inserted"], res["quarantined"], res["enrich"]) == (3, 2, 1, None)
     code, out, err = cli("ingest", str(path), "--kind", "review", "--strict", "--json")
     assert code == 1
     assert json.loads(out)["quarantined"] == 1
@@ -220,6 +220,21 @@ def test_cli_errors_are_one_line_with_exit_codes(cli, tmp_path: Path, args, code
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_cli_ingest_enriches_new_documents_unless_told_not_to(cli, db_path: Path, tmp_path: Path) -> None:
+    f = tmp_path / "r.csv"
+    f.write_text("text,stars\nThe delivery was late and the box was damaged.,1\nLovely fabric.,5\n")
+    code, out, err = cli("ingest", str(f), "--kind", "review", "--json")
+    assert code == 0, err
+    assert json.loads(out)["enrich"]["documents"] == 2
+    db = store.open(db_path)
+    assert db["enrichments"].count == 2 and db["sentences"].count >= 2
+    g = tmp_path / "more.csv"
+    g.write_text("text,stars\nThe app crashes at checkout.,2\n")
+    code, out, err = cli("ingest", str(g), "--kind", "review", "--json", "--no-enrich")
+    assert code == 0 and json.loads(out)["enrich"] is None
+    assert store.open(db_path)["enrichments"].count == 2
+
+
 def test_cli_dry_run_writes_nothing(cli, db_path: Path, tmp_path: Path) -> None:
     f = tmp_path / "r.csv"
     f.write_text("review,stars,user_id\nlovely,5,u1\n")
@@ -232,7 +247,7 @@ def test_cli_dry_run_writes_nothing(cli, db_path: Path, tmp_path: Path) -> None:
 def test_quarantine_list_and_export_neutralise_formulas(cli, tmp_path: Path) -> None:
     f = tmp_path / "evil.csv"
     f.write_text('text,stars\n"=HYPERLINK(""http://x"")",9\nfine,5\n')
-    assert cli("ingest", str(f), "--kind", "review")[0] == 0
+    assert cli("ingest", str(f), "--kind", "review", "--no-enrich")[0] == 0
     code, out, _ = cli("quarantine", "list", "--json")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 1 and rows[0]["line"] == 2 and "outside the scale" in rows[0]["reason"]

@@ -118,6 +118,8 @@ def test_transaction_rolls_back_on_error(db):
 
 def test_forget_erases_the_customer_and_everything_linked(db):
     _seed_core(db)
+    # a handle is found the way users write it, with '@' and any case
+    assert store.find_customer(db, "@Ann_B") == store.find_customer(db, "ann_b") == 1
     counts = store.forget(db, "ANN@example.com")
     assert counts["customers"] == 1 and counts["documents"] == 2 and counts["transactions"] == 1
     assert db.execute("SELECT COUNT(*) FROM identities WHERE customer_id = 1").fetchone()[0] == 0

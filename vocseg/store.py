@@ -208,9 +208,11 @@ def find_customer(db: sqlite_utils.Database, ref: str) -> int | None:
     row = conn.execute("SELECT id FROM customers WHERE external_id = ?", [ref]).fetchone()
     if row:
         return int(row[0])
+    # identities are stored normalised: e-mails and handles lower-case, handles without '@'
+    norm = ref.strip().lower()
     row = conn.execute(
-        "SELECT customer_id FROM identities WHERE value = ? OR value = ? LIMIT 1",
-        [ref, ref.strip().lower()],
+        "SELECT customer_id FROM identities WHERE value IN (?, ?, ?) LIMIT 1",
+        [ref, norm, norm.lstrip("@")],
     ).fetchone()
     return int(row[0]) if row else None
 

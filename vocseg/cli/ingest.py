@@ -33,11 +33,15 @@ def ingest(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the mapping and first 5 records; write nothing.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any row was quarantined.")] = False,
     list_presets: Annotated[bool, typer.Option("--list-presets", help="List the presets and exit.")] = False,
+    enrich: Annotated[bool, typer.Option("--enrich/--no-enrich", help="Enrich the new documents afterwards "
+                                         "(sentences, sentiment, needs, embeddings); --no-enrich leaves that "
+                                         "to 'vocseg enrich' or 'vocseg report'.")] = True,
     json: JsonOpt = False,
 ) -> None:
     """Ingest exports into the store: deduplicated, redacted, linked to customers.
 
     Bad rows go to quarantine (see 'vocseg quarantine list'); valid rows beside them are stored.
+    New or changed documents are then enriched, unless --no-enrich.
 
     Example: vocseg ingest reviews.csv --kind review --map text=review_body --map customer=user_id
     """
@@ -69,12 +73,22 @@ def ingest(
     if dry_run:
         _print_preview(st, res, json)
         return
+    enriched = None
+    if enrich and (res.inserted or res.updated) and db.execute(
+            "SELECT 1 FROM documents d LEFT JOIN enrichments e ON e.document_id = d.id "
+            "WHERE e.document_id IS NULL OR e.content_hash != d.content_hash LIMIT 1").fetchone():
+        from vocseg import enrich as enrich_mod  # the NLP stack loads only when there is text to enrich
+
+        with progress(st, "Enriching") as update:
+            enriched = enrich_mod.enrich(db, cfg, progress=update)
     if json:
-        print_json(res.as_dict())
+        print_json({**res.as_dict(), "enrich": enriched})
         return
     say(st, f"Ingested {res.files} file(s): {res.read:,} read, {res.inserted:,} inserted, {res.updated:,} updated, "
             f"{res.duplicates:,} duplicates, {res.quarantined:,} quarantined, {res.redacted:,} redacted "
             f"in {res.seconds:.1f} s.")
+    if enriched and enriched["documents"]:
+        say(st, f"Enriched {enriched['documents']:,} document(s) in {enriched['seconds']:.1f} s.")
     if res.quarantined:
         say(st, f"See the quarantined rows with: vocseg quarantine list --run {res.run_id}")
 

@@ -244,6 +244,9 @@ def _enrich(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None)
 
 
 def _topics(mod: Any, db: Any, cfg: Any, out: Path, progress: ProgressFn | None) -> Any:
+    # a rerun of `make demo` keeps the fitted model and only places documents it has not seen
+    if mod.current_model(db) is not None:
+        return mod.update(db, cfg, progress=progress)
     return mod.fit(db, cfg, progress=progress)
 
 

@@ -28,8 +28,9 @@ ProgressFn = Callable[[int, int | None], None]
 
 def bring_up_to_date(db: sqlite_utils.Database, cfg: Config, *,
                      progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Enrich new documents, then assign them to topics (fitting the first time)."""
-    from vocseg import enrich, models, topics
+    """Enrich new documents, assign them to topics (fitting the first time), then re-segment
+    customers when anything segments read has changed."""
+    from vocseg import enrich, models, segments, topics
 
     done: dict[str, Any] = {"enrich": enrich.enrich(db, cfg, progress=progress)}
     if topics.current_model(db) is None:
@@ -38,6 +39,10 @@ def bring_up_to_date(db: sqlite_utils.Database, cfg: Config, *,
     elif topics.pending(db):
         done["topics"] = topics.update(db, cfg, embedder=models.load_embedder(cfg.models),
                                        progress=progress)
+    if db.execute("SELECT 1 FROM customers LIMIT 1").fetchone():
+        seg = segments.update(db, cfg, progress=progress)
+        if seg is not None:
+            done["segments"] = seg
     return done
 
 
