@@ -38,7 +38,7 @@ def _airline():
     with open(SHARED / "airline-tweets" / "tweets.csv", newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             label = r["negativereason"] or r["airline_sentiment"]
-            yield r["tweet_id"], r["text"], r["tweet_created"], f"airline:{label}"
+            yield r["tweet_id"], r["text"], r["tweet_created"], f"airline:{label}", r["name"]
 
 
 def _womens(start: datetime):
@@ -50,7 +50,7 @@ def _womens(start: datetime):
                 continue
             # the dataset has no dates: spread reviews over 12 weeks, deterministically
             when = start + timedelta(minutes=(i * 7919) % (12 * 7 * 24 * 60))
-            yield f"w{r['']}", text, when.isoformat(), f"clothing:{r['Class Name'] or 'unknown'}"
+            yield f"w{r['']}", text, when.isoformat(), f"clothing:{r['Class Name'] or 'unknown'}", ""
 
 
 def _cfpb():
@@ -58,18 +58,18 @@ def _cfpb():
         for r in csv.DictReader(f):
             if r["Consumer complaint narrative"].strip():
                 yield (f"c{r['Complaint ID']}", r["Consumer complaint narrative"], r["Date received"],
-                       f"cfpb:{r['Product']}")
+                       f"cfpb:{r['Product']}", "")
 
 
 def _twcs():
     with open(SHARED / "twcs-support" / "twcs_slice.csv", newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             if r["inbound"] == "True":
-                yield f"t{r['tweet_id']}", r["text"], r["created_at"], None
+                yield f"t{r['tweet_id']}", r["text"], r["created_at"], None, r["author_id"]
 
 
-def draw(n: int) -> list[tuple[str, str, str, str | None]]:
-    """N documents with dates: airline tweets, then clothing reviews, complaints, support tweets;
+def draw(n: int) -> list[tuple[str, str, str, str | None, str]]:
+    """N documents (id, text, date, gold label, author handle) with dates: airline tweets, then clothing reviews, complaints, support tweets;
     beyond the pool (about 40k), the pool again with a ' (copy k)' marker so texts stay distinct."""
     pool = list(_airline()) + list(_womens(datetime(2014, 12, 1, tzinfo=timezone.utc)))
     pool += list(_cfpb()) + list(_twcs())
@@ -81,11 +81,11 @@ def draw(n: int) -> list[tuple[str, str, str, str | None]]:
     out = []
     k = 0
     while len(out) < n:
-        for ext, text, when, label in uniq:
+        for ext, text, when, label, author in uniq:
             if len(out) >= n:
                 break
             out.append((ext if k == 0 else f"{ext}~{k}", text if k == 0 else f"{text} (copy {k})",
-                        when, label))
+                        when, label, author))
         k += 1
     return out
 
@@ -93,7 +93,7 @@ def draw(n: int) -> list[tuple[str, str, str, str | None]]:
 def write_csv(rows, path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["id", "text", "created_at", "label"])
+        w.writerow(["id", "text", "created_at", "label", "author"])
         w.writerows(rows)
 
 
@@ -131,7 +131,7 @@ def vocseg_steps(db: Path, csv_path: Path, workdir: Path) -> list[tuple[str, lis
     return [
         ("ingest", exe + ["ingest", str(csv_path), "--kind", "review", "--source", "bench",
                           "--map", "external_id=id", "--map", "text=text",
-                          "--map", "created_at=created_at", "--no-enrich"]),
+                          "--map", "created_at=created_at", "--map", "handle=author", "--no-enrich"]),
         ("enrich", exe + ["enrich"]),
         ("topics fit", exe + ["topics", "fit"]),
         ("segment", exe + ["segment"]),
@@ -167,6 +167,7 @@ def main() -> None:
             if m["returncode"] != 0:
                 raise SystemExit("plain BERTopic failed")
             plain = json.loads(out.read_text())
+            print(f"plain BERTopic: {m['seconds']:.1f} s ({plain})"[:200], file=sys.stderr, flush=True)
             result["plain_bertopic"] = {
                 "seconds": m["seconds"], "peak_rss_mb": m["peak_rss_mb"],
                 "embed_seconds": plain["embed_seconds"], "fit_seconds": plain["fit_seconds"],
@@ -181,6 +182,7 @@ def main() -> None:
             if m["returncode"] != 0:
                 raise SystemExit(f"vocseg {name} failed with exit {m['returncode']}")
             steps[name] = m
+            print(f"vocseg {name}: {m['seconds']:.1f} s, {m['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
             total += m["seconds"]
             peak = max(peak, m["peak_rss_mb"])
         con = sqlite3.connect(db)
@@ -205,7 +207,7 @@ def main() -> None:
         upd = 0.0
         for cmd in (exe + ["ingest", str(more), "--kind", "review", "--source", "bench",
                            "--map", "external_id=id", "--map", "text=text",
-                           "--map", "created_at=created_at", "--no-enrich"],
+                           "--map", "created_at=created_at", "--map", "handle=author", "--no-enrich"],
                     exe + ["report", "--format", "html", "--out", str(work / "r2.html")]):
             m = run_measured(cmd, env=env, cwd=work)
             if m["returncode"] != 0:

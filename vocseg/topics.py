@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import time
 import warnings
@@ -50,20 +49,14 @@ VOC_STOP_WORDS = frozenset(
     ["im", "ive", "id", "ill", "dont", "didnt", "doesnt", "cant", "couldnt", "wont", "wouldnt", "isnt", "wasnt", "arent", "werent", "hasnt", "havent", "youre", "theyre", "thats", "theres", "whats", "lets", "just", "really", "get", "got", "getting", "like", "would", "also", "even", "still", "one", "thing", "things", "know", "want", "need", "make", "made", "going", "gonna", "wanna", "ok", "okay", "yes", "yeah", "thanks", "thank", "thx", "pls", "please", "hi", "hello", "hey", "amp", "http", "https", "www", "com", "rt", "via", "lol", "oh", "ve", "ll", "re", "don", "didn", "doesn", "isn", "wasn", "aren", "weren", "hasn", "haven", "wouldn", "couldn", "shouldn", "won", "ain"]
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | VOC_STOP_WORDS
-_HANDLE = re.compile(r"(?<![\w@])@\w+")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_ENTITY = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][^\W\d_']+\b"
 
 
 def topic_text(text: str) -> str:
-    """The text topics see: no @handles, links or HTML entities (the original if nothing is left)."""
-    s = _URL.sub(" ", _HANDLE.sub(" ", text))
-    for ent, ch in _ENTITY.items():
-        s = s.replace(ent, ch)
-    s = re.sub(r"#(\w)", r"\1", s)
-    s = " ".join(s.split())
-    return s if len(s) >= 3 else text
+    """The text topics see: what the embedding model sees (no @handles, links or HTML entities)."""
+    from vocseg.enrich.embed import embedding_text
+
+    return embedding_text(text)
 
 
 def _preprocess(text: str) -> str:
@@ -249,28 +242,13 @@ def _customer_documents(db: sqlite_utils.Database, where: str = "", args: Sequen
 
 
 def embeddings(db: sqlite_utils.Database, texts: Sequence[str], embedder: Any, model_id: str) -> np.ndarray:
-    """Topic-text embeddings of documents' ``texts`` (float32, input order).
-
-    A text that :func:`topic_text` leaves unchanged is read from the enrich cache (computed
-    and cached there if missing). One it changes (handles, links) is encoded afresh and not
-    cached: the cache is erased with documents by their own content hash only.
-    """
+    """Embeddings of documents' ``texts`` (float32, input order), from the enrich cache
+    (computed and cached there if missing); the vectors are of :func:`topic_text`."""
     from vocseg.enrich import embed
 
-    texts = list(texts)
-    cleaned = [topic_text(t) for t in texts]
-    same = [i for i, (t, c) in enumerate(zip(texts, cleaned)) if t == c]
-    other = [i for i, (t, c) in enumerate(zip(texts, cleaned)) if t != c]
-    parts: dict[int, np.ndarray] = {}
-    if same:
-        vecs = embed.ensure(db, [texts[i] for i in same], embedder, model_id)
-        parts.update(zip(same, np.asarray(vecs, dtype=np.float32)))
-    if other:
-        vecs = embed.encode(embedder, [cleaned[i] for i in other])
-        parts.update(zip(other, vecs.astype("<f2").astype(np.float32)))
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([parts[i] for i in range(len(texts))])
+    return np.asarray(embed.ensure(db, list(texts), embedder, model_id), dtype=np.float32)
 
 
 def fit(db: sqlite_utils.Database, cfg: Config, *, refit: bool = False, embedder: Any = None,

@@ -9,6 +9,7 @@ the model gives them. Topics, needs and segments read them through :func:`load`.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,30 @@ from vocseg import store
 
 #: rows per SELECT ... IN (...) (SQLite's default variable limit is 32766)
 _CHUNK = 900
+#: texts per forward pass of a transformer: on CPU, 16-32 short texts per batch run ~1.4x faster
+#: than 128 (less padding, better cache use; measured on 3,000 airline tweets, 2 cores)
+TRANSFORMER_BATCH = 32
+#: a static (model2vec-style) model is a table lookup: big batches amortise the Python overhead
+STATIC_BATCH = 1024
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_ENTITY = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'"}
+
+
+def embedding_text(text: str) -> str:
+    """What the embedding model sees of a text: no @handles, links or HTML entities, hashtags
+    as words (the original if nothing is left). Handles and links say who or where, not what:
+    left in, tweets to one brand cluster by the brand instead of by what they are about.
+
+    The cache stays keyed by the hash of the original text (so erasing a document erases its
+    vectors), and every text's vector is ``encode(embedding_text(text))``.
+    """
+    s = _URL.sub(" ", _HANDLE.sub(" ", text))
+    for ent, ch in _ENTITY.items():
+        s = s.replace(ent, ch)
+    s = re.sub(r"#(\w)", r"\1", s)
+    s = " ".join(s.split())
+    return s if len(s) >= 3 else text
 
 
 def content_hash(text: str) -> str:
@@ -72,12 +97,22 @@ def load(db: sqlite_utils.Database, content_hashes: Sequence[str], model_id: str
     return np.stack([found[h] for h in content_hashes])
 
 
-def encode(embedder: Any, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
-    """Encode texts with a sentence-transformers model, normalised float32 ``(n, dim)``."""
+def _is_static(embedder: Any) -> bool:
+    try:
+        return type(embedder[0]).__name__ == "StaticEmbedding"
+    except (TypeError, IndexError, KeyError):
+        return False
+
+
+def encode(embedder: Any, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+    """Encode :func:`embedding_text` of each text with a sentence-transformers model,
+    normalised float32 ``(n, dim)``."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
+    if batch_size is None:
+        batch_size = STATIC_BATCH if _is_static(embedder) else TRANSFORMER_BATCH
     vecs = embedder.encode(
-        list(texts),
+        [embedding_text(t) for t in texts],
         batch_size=batch_size,
         convert_to_numpy=True,
         normalize_embeddings=True,
@@ -93,7 +128,7 @@ def ensure(
     model_id: str,
     *,
     hashes: Sequence[str] | None = None,
-    batch_size: int = 128,
+    batch_size: int | None = None,
     on_computed: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Vectors for ``texts`` (float32, input order): cached ones read, missing ones computed and stored.
