@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from vocseg import config as config_mod
-from vocseg import store
 
 #: ``progress(advance, total)``: the callback library functions take for long work.
 ProgressFn = Callable[[int, int | None], None]
@@ -30,7 +29,10 @@ class State:
     quiet: bool = False
     debug: bool = False
 
-    def open_db(self, **kw: Any):  # noqa: ANN201 - sqlite_utils.Database
+    def open_db(self, **kw: Any):  # -> sqlite_utils.Database
+        # sqlite-utils imports pandas, so the store module loads only when a command opens it
+        from vocseg import store
+
         return store.open(self.db, **kw)
 
     def load_config(self, overrides: dict[str, Any] | None = None) -> config_mod.Config:

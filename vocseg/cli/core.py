@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from vocseg import store
 from vocseg.cli._common import print_json, say, state
 
 db_app = typer.Typer(help="Inspect the store.", no_args_is_help=True)
@@ -19,6 +18,8 @@ def init(ctx: typer.Context, json: JsonOpt = False) -> None:
 
     Example: vocseg --db cx.db init
     """
+    from vocseg import store
+
     st = state(ctx)
     db = st.open_db()
     result = store.info(db)
@@ -33,6 +34,8 @@ def info(ctx: typer.Context, json: JsonOpt = False) -> None:
 
     Example: vocseg db info --json
     """
+    from vocseg import store
+
     st = state(ctx)
     result = store.info(st.open_db())
     if json:
@@ -53,6 +56,8 @@ def forget(
 
     Example: vocseg forget jane@example.com --yes
     """
+    from vocseg import store
+
     st = state(ctx)
     db = st.open_db()
     if not yes and not typer.confirm(f"Erase customer {customer!r} and all their data?", default=False):

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from vocseg import crawl as crawl_mod
 from vocseg.cli._common import print_json, progress, say, state
 
 
@@ -34,6 +33,8 @@ def crawl(
 
     Example: vocseg crawl reviews -a start_urls=https://shop.example/products/kettle --json
     """
+    from vocseg import crawl as crawl_mod
+
     st = state(ctx)
     cfg = st.load_config()
     args = crawl_mod.parse_spider_args(arg or [])

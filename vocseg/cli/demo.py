@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 
-from vocseg import demo_corpus, store
 from vocseg.cli._common import ProgressFn, State, err, print_json, say, state
 
 
@@ -87,6 +86,8 @@ def demo(
 
     Example: vocseg --db demo/vocseg.db demo --out demo
     """
+    from vocseg import demo_corpus, store
+
     st = state(ctx)
     out.mkdir(parents=True, exist_ok=True)
     db = store.open(st.db or out / "vocseg.db")

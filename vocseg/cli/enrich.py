@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vocseg import enrich as enrich_mod
-from vocseg import models
 from vocseg.cli._common import print_json, progress, say, state, warn
-from vocseg.enrich import embed, sentiment
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -34,6 +31,8 @@ def enrich(
 
     Example: vocseg enrich --json
     """
+    from vocseg import enrich as enrich_mod
+
     st = state(ctx)
     cfg = st.load_config()
     db = st.open_db()
@@ -82,6 +81,9 @@ def sentiment_cmd(
 
     Example: vocseg sentiment reviews.csv --text-column body --id-column review_id --out preds.csv
     """
+    from vocseg import models
+    from vocseg.enrich import embed, sentiment
+
     st = state(ctx)
     cfg = st.load_config()
     family = embed.model_family(cfg.models.embedding)
@@ -117,6 +119,9 @@ def distill(
 
     Example: vocseg distill --out models/minilm-static
     """
+    from vocseg import models
+    from vocseg.enrich import embed
+
     st = state(ctx)
     cfg = st.load_config()
     with progress(st, "Distilling"):

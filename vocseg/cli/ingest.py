@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json as jsonlib
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vocseg import ingest as ingest_mod
 from vocseg.cli._common import err, print_json, progress, say, state, warn
 from vocseg.errors import VocsegError
-from vocseg.ingest import quarantine as quarantine_mod
+
+if TYPE_CHECKING:
+    from vocseg import ingest as ingest_mod
 
 quarantine_app = typer.Typer(help="Rows that ingest could not store, with file, line and reason.",
                              no_args_is_help=True)
@@ -45,6 +46,8 @@ def ingest(
 
     Example: vocseg ingest reviews.csv --kind review --map text=review_body --map customer=user_id
     """
+    from vocseg import ingest as ingest_mod
+
     st = state(ctx)
     if list_presets:
         if json:
@@ -77,7 +80,8 @@ def ingest(
     if enrich and (res.inserted or res.updated) and db.execute(
             "SELECT 1 FROM documents d LEFT JOIN enrichments e ON e.document_id = d.id "
             "WHERE e.document_id IS NULL OR e.content_hash != d.content_hash LIMIT 1").fetchone():
-        from vocseg import enrich as enrich_mod  # the NLP stack loads only when there is text to enrich
+        # the NLP stack loads only when there is text to enrich
+        from vocseg import enrich as enrich_mod
 
         with progress(st, "Enriching") as update:
             enriched = enrich_mod.enrich(db, cfg, progress=update)
@@ -116,6 +120,8 @@ def quarantine_list(
 
     Example: vocseg quarantine list --run 3 --limit 20
     """
+    from vocseg.ingest import quarantine as quarantine_mod
+
     st = state(ctx)
     rows = quarantine_mod.rows(st.open_db(), run_id=run, file=file, limit=limit)
     if json:
@@ -139,6 +145,8 @@ def quarantine_export(
 
     Example: vocseg quarantine export bad_rows.csv --run 3
     """
+    from vocseg.ingest import quarantine as quarantine_mod
+
     st = state(ctx)
     n = quarantine_mod.export(st.open_db(), out, fmt=fmt, run_id=run, file=file)
     say(st, f"Wrote {n:,} quarantined row(s) to {out}.")

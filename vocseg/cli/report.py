@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vocseg import alerts as alerts_mod
-from vocseg import report as report_mod
 from vocseg.cli._common import print_json, progress, say, state
-from vocseg.export import documents as export_documents
 
 export_app = typer.Typer(help="Export store data for pandas or a BI tool.", no_args_is_help=True)
 
@@ -31,6 +28,8 @@ def report(
 
     Example: vocseg report --period week --format html --out report.html
     """
+    from vocseg import report as report_mod
+
     st = state(ctx)
     cfg = st.load_config()
     db = st.open_db()
@@ -61,6 +60,9 @@ def alerts(
 
     Example: vocseg alerts --sensitivity high --webhook https://hooks.slack.com/services/XXX --slack
     """
+    from vocseg import alerts as alerts_mod
+    from vocseg import report as report_mod
+
     st = state(ctx)
     cfg = st.load_config()
     db = st.open_db()
@@ -86,6 +88,8 @@ def export_docs(
 
     Example: vocseg export documents --format parquet --out documents.parquet
     """
+    from vocseg.export import documents as export_documents
+
     st = state(ctx)
     result = export_documents.export(st.open_db(), out, fmt=fmt)
     print_json(result) if json else say(st, f"{result['rows']} documents written to {result['path']}.")

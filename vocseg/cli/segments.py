@@ -7,13 +7,11 @@ from typing import Annotated
 
 import typer
 
-from vocseg import segments
 from vocseg.cli._common import print_json, progress, say, state
 from vocseg.errors import Errors, UsageError
-from vocseg.segments import audit as audit_mod
-from vocseg.segments import export as export_mod
-from vocseg.segments import lookalike as lookalike_mod
-from vocseg.segments import push as push_mod
+
+# The library modules (scikit-learn, scipy, pandas) are imported inside each command, so
+# `vocseg --help` and the other stages' commands start without them.
 
 segments_app = typer.Typer(help="Customer segments: list, show, audit.", no_args_is_help=True)
 cohorts_app = typer.Typer(help="CRM cohorts: list, export, push.", no_args_is_help=True)
@@ -24,6 +22,8 @@ COHORT_KINDS = ("satisfaction", "cohort", "custom")
 
 def _fresh(st, cfg):
     """Bring enrich and segments up to date before reading them (like `vocseg report`)."""
+    from vocseg import segments
+
     db = st.open_db()
     with progress(st, "Updating segments", None) as update:
         segments.update(db, cfg, progress=update)
@@ -31,6 +31,8 @@ def _fresh(st, cfg):
 
 
 def _grid_table(grid: dict[str, dict[str, int]]) -> list[str]:
+    from vocseg import segments
+
     cols = sorted({k for row in grid.values() for k in row})
     lines = [
         "  " + "rfm segment".ljust(22) + "".join(s.rjust(10) for s in segments.core.SATISFACTION)
@@ -52,6 +54,8 @@ def segment(ctx: typer.Context, json: JsonOpt = False) -> None:
 
     Example: vocseg segment --json
     """
+    from vocseg import segments
+
     st = state(ctx)
     cfg = st.load_config()
     db = st.open_db()
@@ -88,6 +92,8 @@ def list_(
 
     Example: vocseg segments list --kind cluster
     """
+    from vocseg import segments
+
     st = state(ctx)
     db = _fresh(st, st.load_config())
     rows = segments.list_segments(db, kinds=(kind,) if kind else None)
@@ -112,6 +118,8 @@ def show(
 
     Example: vocseg segments show unhappy-champions
     """
+    from vocseg import segments
+
     st = state(ctx)
     db = _fresh(st, st.load_config())
     seg = segments.show(db, name)
@@ -144,6 +152,8 @@ def audit(ctx: typer.Context, json: JsonOpt = False) -> None:
 
     Example: vocseg segments audit --json
     """
+    from vocseg.segments import audit as audit_mod
+
     st = state(ctx)
     cfg = st.load_config()
     db = _fresh(st, cfg)
@@ -162,6 +172,8 @@ def cohorts_list(ctx: typer.Context, json: JsonOpt = False) -> None:
 
     Example: vocseg cohorts list --json
     """
+    from vocseg import segments
+
     st = state(ctx)
     db = _fresh(st, st.load_config())
     rows = [
@@ -195,6 +207,8 @@ def cohorts_export(
 
     Example: vocseg cohorts export unhappy-champions --format hubspot --out unhappy.csv
     """
+    from vocseg.segments import export as export_mod
+
     if fmt not in export_mod.FORMATS:
         raise UsageError(
             Errors.E412.format(fmt=fmt, valid=", ".join(export_mod.FORMATS)), code="E412"
@@ -223,6 +237,8 @@ def cohorts_push(
 
     Example: vocseg cohorts push unhappy-champions --webhook https://crm.example/hooks/vocseg
     """
+    from vocseg.segments import push as push_mod
+
     st = state(ctx)
     cfg = st.load_config()
     db = _fresh(st, cfg)
@@ -248,6 +264,8 @@ def lookalike(
 
     Example: vocseg lookalike happy-champions --top 20
     """
+    from vocseg.segments import lookalike as lookalike_mod
+
     st = state(ctx)
     db = _fresh(st, st.load_config())
     rows = lookalike_mod.lookalike(db, cohort, top=top)

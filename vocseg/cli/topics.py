@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from vocseg import topics
 from vocseg.cli._common import print_json, progress, say, state
 
 topics_app = typer.Typer(help="Topics over customer documents (BERTopic).", no_args_is_help=True)
@@ -29,6 +28,8 @@ def fit(
 
     Example: vocseg topics fit --refit
     """
+    from vocseg import topics
+
     st = state(ctx)
     cfg = st.load_config({"topics.min_size": min_size})
     db = st.open_db()
@@ -46,6 +47,8 @@ def update(ctx: typer.Context, json: JsonOpt = False) -> None:
 
     Example: vocseg topics update --json
     """
+    from vocseg import topics
+
     st = state(ctx)
     cfg = st.load_config()
     db = st.open_db()
@@ -67,6 +70,8 @@ def list_(
 
     Example: vocseg topics list --json
     """
+    from vocseg import topics
+
     st = state(ctx)
     rows = topics.list_topics(st.open_db(), all=all_)
     if json:
@@ -91,6 +96,8 @@ def rename(
 
     Example: vocseg topics rename 3 "Late deliveries"
     """
+    from vocseg import topics
+
     st = state(ctx)
     result = topics.rename(st.open_db(), topic_id, label)
     print_json(result) if json else say(st, f"Topic {topic_id} is now '{result['label']}'.")
@@ -105,6 +112,8 @@ def merge(
 
     Example: vocseg topics merge 3 7 9
     """
+    from vocseg import topics
+
     st = state(ctx)
     result = topics.merge(st.open_db(), topic_ids)
     if json:
