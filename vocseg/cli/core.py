@@ -41,7 +41,10 @@ def info(ctx: typer.Context, json: JsonOpt = False) -> None:
     if json:
         print_json(result)
         return
-    say(st, f"store: {result['path']}  schema: v{result['schema_version']}  size: {result['size_bytes'] / 1e6:.1f} MB")
+    say(
+        st,
+        f"store: {result['path']}  schema: v{result['schema_version']}  size: {result['size_bytes'] / 1e6:.1f} MB",
+    )
     for name, count in result["tables"].items():
         say(st, f"  {name:<28} {count:>10,}")
 
@@ -60,7 +63,9 @@ def forget(
 
     st = state(ctx)
     db = st.open_db()
-    if not yes and not typer.confirm(f"Erase customer {customer!r} and all their data?", default=False):
+    if not yes and not typer.confirm(
+        f"Erase customer {customer!r} and all their data?", default=False
+    ):
         raise typer.Exit(1)
     counts = store.forget(db, customer)
     if json:

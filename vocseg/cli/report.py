@@ -17,12 +17,22 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 def report(
     ctx: typer.Context,
-    period: Annotated[str | None, typer.Option("--period", help="day, week or month (default: [report] period).")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="First date included, YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Last date included, YYYY-MM-DD.")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="day, week or month (default: [report] period).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="First date included, YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last date included, YYYY-MM-DD.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, md or json.")] = "html",
-    out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
-    no_update: Annotated[bool, typer.Option("--no-update", help="Do not enrich or assign topics first.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file (default: stdout).")
+    ] = None,
+    no_update: Annotated[
+        bool, typer.Option("--no-update", help="Do not enrich or assign topics first.")
+    ] = False,
 ) -> None:
     """Write the topic-shift report for the latest period (updating every stage first).
 
@@ -34,25 +44,45 @@ def report(
     cfg = st.load_config()
     db = st.open_db()
     with progress(st, "Updating stages", None) as update:
-        result = report_mod.report(db, cfg, period=period, since=since, until=until, fmt=fmt,
-                                   out=out, update=not no_update, progress=update)
+        result = report_mod.report(
+            db,
+            cfg,
+            period=period,
+            since=since,
+            until=until,
+            fmt=fmt,
+            out=out,
+            update=not no_update,
+            progress=update,
+        )
     if out is None:
         sys.stdout.write(result["text"])
         sys.stdout.flush()
     else:
         s = result["summary"]
-        say(st, f"{result['period']['kind'].capitalize()} {result['period']['start']}: {s['documents']} documents, "
-                f"{s['directions']['rising'] + s['directions']['emerging']} rising, "
-                f"{s['directions']['falling'] + s['directions']['fading']} falling.")
+        say(
+            st,
+            f"{result['period']['kind'].capitalize()} {result['period']['start']}: {s['documents']} documents, "
+            f"{s['directions']['rising'] + s['directions']['emerging']} rising, "
+            f"{s['directions']['falling'] + s['directions']['fading']} falling.",
+        )
         say(st, f"Report written to {result['path']}")
 
 
 def alerts(
     ctx: typer.Context,
-    sensitivity: Annotated[str, typer.Option("--sensitivity", help="low, medium or high.")] = "medium",
-    webhook: Annotated[str | None, typer.Option("--webhook", help="URL to POST each new alert to, as JSON.")] = None,
-    slack: Annotated[bool, typer.Option("--slack", help="Post Slack-compatible {\"text\": ...} bodies.")] = False,
-    no_update: Annotated[bool, typer.Option("--no-update", help="Do not enrich or assign topics first.")] = False,
+    sensitivity: Annotated[
+        str, typer.Option("--sensitivity", help="low, medium or high.")
+    ] = "medium",
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="URL to POST each new alert to, as JSON.")
+    ] = None,
+    slack: Annotated[
+        bool, typer.Option("--slack", help='Post Slack-compatible {"text": ...} bodies.')
+    ] = False,
+    no_update: Annotated[
+        bool, typer.Option("--no-update", help="Do not enrich or assign topics first.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Find significant rises and sentiment drops of the latest period vs the previous six months;
@@ -75,13 +105,18 @@ def alerts(
         return
     for a in result["new"]:
         say(st, f"[{a['kind']}] {a['message']}")
-    say(st, f"{len(result['new'])} new alerts, {result['posted']} posted, {result['pending']} pending.")
+    say(
+        st,
+        f"{len(result['new'])} new alerts, {result['posted']} posted, {result['pending']} pending.",
+    )
 
 
 def export_docs(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Output file.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from --out).")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from --out).")
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """One row per document with sentiment, topic, needs and intent, for pandas or a BI tool.
@@ -92,7 +127,9 @@ def export_docs(
 
     st = state(ctx)
     result = export_documents.export(st.open_db(), out, fmt=fmt)
-    print_json(result) if json else say(st, f"{result['rows']} documents written to {result['path']}.")
+    print_json(result) if json else say(
+        st, f"{result['rows']} documents written to {result['path']}."
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,14 +14,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _summary(st, result: dict) -> None:
-    say(st, f"{result.get('documents', 0)} documents -> {result.get('topics', '?')} topics "
-            f"(model {result.get('model_id')}), {result.get('unassigned', 0)} unassigned.")
+    say(
+        st,
+        f"{result.get('documents', 0)} documents -> {result.get('topics', '?')} topics "
+        f"(model {result.get('model_id')}), {result.get('unassigned', 0)} unassigned.",
+    )
 
 
 def fit(
     ctx: typer.Context,
-    refit: Annotated[bool, typer.Option("--refit", help="Refit an existing model; ids and labels survive.")] = False,
-    min_size: Annotated[int | None, typer.Option("--min-size", help="Minimum topic size (0: scaled).")] = None,
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Refit an existing model; ids and labels survive.")
+    ] = False,
+    min_size: Annotated[
+        int | None, typer.Option("--min-size", help="Minimum topic size (0: scaled).")
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Fit topics over all customer documents and save the model beside the store.
@@ -57,8 +64,11 @@ def update(ctx: typer.Context, json: JsonOpt = False) -> None:
     if json:
         print_json(result)
     else:
-        say(st, f"{result['documents']} new documents: {result['assigned']} assigned, "
-                f"{result['unassigned']} unassigned.")
+        say(
+            st,
+            f"{result['documents']} new documents: {result['assigned']} assigned, "
+            f"{result['unassigned']} unassigned.",
+        )
 
 
 def list_(
@@ -78,12 +88,24 @@ def list_(
         print_json(rows)
         return
     if not rows:
-        say(st, "No topics yet. Run 'vocseg topics fit' (or 'vocseg report', which fits them the first time).")
+        say(
+            st,
+            "No topics yet. Run 'vocseg topics fit' (or 'vocseg report', which fits them the first time).",
+        )
     for t in rows:
-        flag = "" if t["active"] else f"  (merged into {t['merged_into']})" if t["merged_into"] else "  (retired)"
+        flag = (
+            ""
+            if t["active"]
+            else f"  (merged into {t['merged_into']})"
+            if t["merged_into"]
+            else "  (retired)"
+        )
         need = f"  need: {t['need']}" if t["need"] else ""
-        say(st, f"{t['id']:>4}  {t['size']:>6}  {t['label']}{flag}{need}\n"
-                f"              {', '.join(t['keywords'][:8])}")
+        say(
+            st,
+            f"{t['id']:>4}  {t['size']:>6}  {t['label']}{flag}{need}\n"
+            f"              {', '.join(t['keywords'][:8])}",
+        )
 
 
 def rename(
@@ -105,7 +127,9 @@ def rename(
 
 def merge(
     ctx: typer.Context,
-    topic_ids: Annotated[list[int], typer.Argument(help="Topic ids; the first one absorbs the others.")],
+    topic_ids: Annotated[
+        list[int], typer.Argument(help="Topic ids; the first one absorbs the others.")
+    ],
     json: JsonOpt = False,
 ) -> None:
     """Merge topics into the first id given.
@@ -119,8 +143,11 @@ def merge(
     if json:
         print_json(result)
     else:
-        say(st, f"Merged {', '.join(map(str, result['merged']))} into {result['id']} "
-                f"({result['size']} documents).")
+        say(
+            st,
+            f"Merged {', '.join(map(str, result['merged']))} into {result['id']} "
+            f"({result['size']} documents).",
+        )
 
 
 def register(app: typer.Typer) -> None:
