@@ -25,11 +25,16 @@ test: install
 
 bench: install
 	mkdir -p benchmarks/results
+	@# every benchmarks/NAME.py but helpers (_*.py) and table.py; a failed run keeps the old results
 	@for b in benchmarks/*.py; do \
 	  name=$$(basename $$b .py); \
+	  case $$name in _*|table) continue ;; esac; \
 	  echo "== $$name"; \
-	  $(PY) $$b | tee benchmarks/results/$$name.json || exit 1; \
+	  out=benchmarks/results/$$name.json; \
+	  $(PY) $$b > $$out.tmp || { rm -f $$out.tmp; exit 1; }; \
+	  mv $$out.tmp $$out && cat $$out; \
 	done
+	$(PY) benchmarks/table.py --write README.md
 
 lint: install
 	$(VENV)/bin/ruff check vocseg tests benchmarks scrapers corpora
