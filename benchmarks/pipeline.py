@@ -109,7 +109,8 @@ def plain_bertopic(csv_path: Path, out_path: Path) -> None:
     docs = [r["text"] for r in rows]
     t0 = time.perf_counter()
     embedder = models.load_embedder(config.load().models)
-    emb = embedder.encode(docs, batch_size=64, show_progress_bar=False)
+    # sentence-transformers' default batch size (32), as BERTopic's own embedding step uses
+    emb = embedder.encode(docs, show_progress_bar=False)
     t_emb = time.perf_counter() - t0
     topics, _ = BERTopic(embedding_model=embedder).fit_transform(docs, emb)
     out_path.write_text(json.dumps({
