@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import hashlib
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED, emit, run_measured, versions  # noqa: E402
+from _common import SHARED, emit, run_measured, versions
 
 csv.field_size_limit(10**9)
 
@@ -71,7 +69,7 @@ def _twcs():
 def draw(n: int) -> list[tuple[str, str, str, str | None, str]]:
     """N documents (id, text, date, gold label, author handle) with dates: airline tweets, then clothing reviews, complaints, support tweets;
     beyond the pool (about 40k), the pool again with a ' (copy k)' marker so texts stay distinct."""
-    pool = list(_airline()) + list(_womens(datetime(2014, 12, 1, tzinfo=timezone.utc)))
+    pool = list(_airline()) + list(_womens(datetime(2014, 12, 1, tzinfo=UTC)))
     pool += list(_cfpb()) + list(_twcs())
     seen, uniq = set(), []
     for row in pool:
@@ -216,6 +214,15 @@ def main() -> None:
             upd += m["seconds"]
         result["update"] = {"docs": len(extra_rows), "seconds": round(upd, 3),
                             "fraction_of_full_run": round(upd / total, 4)}
+    targets: dict = {}
+    if "plain_bertopic" in result:
+        targets["time_ratio<=1.0"] = result["ratio_vocseg_over_plain"] <= 1.0
+        targets["nmi>=plain"] = result["vocseg"]["nmi"] >= result["plain_bertopic"]["nmi"]
+    targets["update_share<=5%"] = result["update"]["fraction_of_full_run"] <= 0.05
+    if args.docs >= 200_000:
+        targets["minutes<20"] = total < 20 * 60
+        targets["peak_rss_mb<4000"] = peak < 4000
+    result["targets"] = targets
     result["versions"] = versions("bertopic", "sentence-transformers", "spacy", "torch", "umap-learn", "hdbscan")
     emit(result)
 
