@@ -40,23 +40,38 @@ def _airline():
 
 
 def _womens(start: datetime):
-    with gzip.open(SHARED / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
-                   "rt", newline="", encoding="utf-8") as f:
+    with gzip.open(
+        SHARED / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
+        "rt",
+        newline="",
+        encoding="utf-8",
+    ) as f:
         for i, r in enumerate(csv.DictReader(f)):
             text = " ".join(x for x in (r["Title"], r["Review Text"]) if x).strip()
             if not text:
                 continue
             # the dataset has no dates: spread reviews over 12 weeks, deterministically
             when = start + timedelta(minutes=(i * 7919) % (12 * 7 * 24 * 60))
-            yield f"w{r['']}", text, when.isoformat(), f"clothing:{r['Class Name'] or 'unknown'}", ""
+            yield (
+                f"w{r['']}",
+                text,
+                when.isoformat(),
+                f"clothing:{r['Class Name'] or 'unknown'}",
+                "",
+            )
 
 
 def _cfpb():
     with open(SHARED / "cfpb-complaints" / "complaints.csv", newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             if r["Consumer complaint narrative"].strip():
-                yield (f"c{r['Complaint ID']}", r["Consumer complaint narrative"], r["Date received"],
-                       f"cfpb:{r['Product']}", "")
+                yield (
+                    f"c{r['Complaint ID']}",
+                    r["Consumer complaint narrative"],
+                    r["Date received"],
+                    f"cfpb:{r['Product']}",
+                    "",
+                )
 
 
 def _twcs():
@@ -82,8 +97,15 @@ def draw(n: int) -> list[tuple[str, str, str, str | None, str]]:
         for ext, text, when, label, author in uniq:
             if len(out) >= n:
                 break
-            out.append((ext if k == 0 else f"{ext}~{k}", text if k == 0 else f"{text} (copy {k})",
-                        when, label, author))
+            out.append(
+                (
+                    ext if k == 0 else f"{ext}~{k}",
+                    text if k == 0 else f"{text} (copy {k})",
+                    when,
+                    label,
+                    author,
+                )
+            )
         k += 1
     return out
 
@@ -111,37 +133,68 @@ def plain_bertopic(csv_path: Path, out_path: Path) -> None:
     emb = embedder.encode(docs, show_progress_bar=False)
     t_emb = time.perf_counter() - t0
     topics, _ = BERTopic(embedding_model=embedder).fit_transform(docs, emb)
-    out_path.write_text(json.dumps({
-        "topics": {r["id"]: int(t) for r, t in zip(rows, topics)},
-        "embed_seconds": round(t_emb, 2),
-        "fit_seconds": round(time.perf_counter() - t0 - t_emb, 2),
-    }))
+    out_path.write_text(
+        json.dumps(
+            {
+                "topics": {r["id"]: int(t) for r, t in zip(rows, topics)},
+                "embed_seconds": round(t_emb, 2),
+                "fit_seconds": round(time.perf_counter() - t0 - t_emb, 2),
+            }
+        )
+    )
 
 
 def nmi(assign: dict[str, int], gold: dict[str, str]) -> float:
     from sklearn.metrics import normalized_mutual_info_score
 
     keys = [k for k in gold if k in assign]
-    return round(float(normalized_mutual_info_score([gold[k] for k in keys], [assign[k] for k in keys])), 4)
+    return round(
+        float(normalized_mutual_info_score([gold[k] for k in keys], [assign[k] for k in keys])), 4
+    )
 
 
 def vocseg_steps(db: Path, csv_path: Path, workdir: Path) -> list[tuple[str, list[str]]]:
     exe = [sys.executable, "-m", "vocseg", "--db", str(db), "--quiet"]
     return [
-        ("ingest", exe + ["ingest", str(csv_path), "--kind", "review", "--source", "bench",
-                          "--map", "external_id=id", "--map", "text=text",
-                          "--map", "created_at=created_at", "--map", "handle=author", "--no-enrich"]),
+        (
+            "ingest",
+            exe
+            + [
+                "ingest",
+                str(csv_path),
+                "--kind",
+                "review",
+                "--source",
+                "bench",
+                "--map",
+                "external_id=id",
+                "--map",
+                "text=text",
+                "--map",
+                "created_at=created_at",
+                "--map",
+                "handle=author",
+                "--no-enrich",
+            ],
+        ),
         ("enrich", exe + ["enrich"]),
         ("topics fit", exe + ["topics", "fit"]),
         ("segment", exe + ["segment"]),
-        ("report", exe + ["report", "--no-update", "--format", "html", "--out", str(workdir / "r.html")]),
+        (
+            "report",
+            exe + ["report", "--no-update", "--format", "html", "--out", str(workdir / "r.html")],
+        ),
     ]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--docs", type=int, default=20000)
-    ap.add_argument("--skip-plain", action="store_true", help="Only run vocseg (for the 200k scale run).")
+    ap.add_argument(
+        "--skip-plain", action="store_true", help="Only run vocseg (for the 200k scale run)."
+    )
     ap.add_argument("--_plain", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._plain:
@@ -149,13 +202,18 @@ def main() -> None:
         return
 
     rows = draw(args.docs + args.docs // 100)
-    main_rows, extra_rows = rows[: args.docs], rows[args.docs:]
+    main_rows, extra_rows = rows[: args.docs], rows[args.docs :]
     gold = {r[0]: r[3] for r in main_rows if r[3]}
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    result: dict = {"benchmark": "pipeline", "docs": args.docs,
-                    "corpus": "airline-tweets + womens-clothing-reviews (dates spread over 12 weeks)"
-                              " + cfpb-complaints narratives + twcs-support customer tweets",
-                    "gold": "airline negativereason/sentiment, clothing Class Name, CFPB Product"}
+    env = dict(
+        os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false"
+    )
+    result: dict = {
+        "benchmark": "pipeline",
+        "docs": args.docs,
+        "corpus": "airline-tweets + womens-clothing-reviews (dates spread over 12 weeks)"
+        " + cfpb-complaints narratives + twcs-support customer tweets",
+        "gold": "airline negativereason/sentiment, clothing Class Name, CFPB Product",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = work / "docs.csv"
@@ -166,13 +224,20 @@ def main() -> None:
             if m["returncode"] != 0:
                 raise SystemExit("plain BERTopic failed")
             plain = json.loads(out.read_text())
-            print(f"plain BERTopic: {m['seconds']:.1f} s ({plain})"[:200], file=sys.stderr, flush=True)
+            print(
+                f"plain BERTopic: {m['seconds']:.1f} s ({plain})"[:200], file=sys.stderr, flush=True
+            )
             result["plain_bertopic"] = {
-                "seconds": m["seconds"], "peak_rss_mb": m["peak_rss_mb"],
-                "embed_seconds": plain["embed_seconds"], "fit_seconds": plain["fit_seconds"],
+                "seconds": m["seconds"],
+                "peak_rss_mb": m["peak_rss_mb"],
+                "embed_seconds": plain["embed_seconds"],
+                "fit_seconds": plain["fit_seconds"],
                 "nmi": nmi({k: v for k, v in plain["topics"].items()}, gold),
-                "unassigned_share": round(sum(1 for v in plain["topics"].values() if v == -1)
-                                          / max(1, len(plain["topics"])), 4),
+                "unassigned_share": round(
+                    sum(1 for v in plain["topics"].values() if v == -1)
+                    / max(1, len(plain["topics"])),
+                    4,
+                ),
             }
         db = work / "bench.db"
         steps, total, peak = {}, 0.0, 0.0
@@ -181,39 +246,73 @@ def main() -> None:
             if m["returncode"] != 0:
                 raise SystemExit(f"vocseg {name} failed with exit {m['returncode']}")
             steps[name] = m
-            print(f"vocseg {name}: {m['seconds']:.1f} s, {m['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
+            print(
+                f"vocseg {name}: {m['seconds']:.1f} s, {m['peak_rss_mb']:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
             total += m["seconds"]
             peak = max(peak, m["peak_rss_mb"])
         con = sqlite3.connect(db)
         assign = {
-            ext: (-1 if tid is None else tid) for ext, tid in con.execute(
+            ext: (-1 if tid is None else tid)
+            for ext, tid in con.execute(
                 "SELECT d.external_id, dt.topic_id FROM documents d JOIN document_topics dt ON dt.document_id = d.id"
             )
         }
-        unassigned = con.execute("SELECT COUNT(*) FROM document_topics WHERE topic_id IS NULL").fetchone()[0]
+        unassigned = con.execute(
+            "SELECT COUNT(*) FROM document_topics WHERE topic_id IS NULL"
+        ).fetchone()[0]
         con.close()
-        result["vocseg"] = {"seconds": round(total, 3), "peak_rss_mb": peak,
-                            "steps": {k: {"seconds": v["seconds"], "peak_rss_mb": v["peak_rss_mb"]}
-                                      for k, v in steps.items()},
-                            "nmi": nmi(assign, gold),
-                            "unassigned_share": round(unassigned / max(1, len(assign)), 4)}
+        result["vocseg"] = {
+            "seconds": round(total, 3),
+            "peak_rss_mb": peak,
+            "steps": {
+                k: {"seconds": v["seconds"], "peak_rss_mb": v["peak_rss_mb"]}
+                for k, v in steps.items()
+            },
+            "nmi": nmi(assign, gold),
+            "unassigned_share": round(unassigned / max(1, len(assign)), 4),
+        }
         if "plain_bertopic" in result:
-            result["ratio_vocseg_over_plain"] = round(total / result["plain_bertopic"]["seconds"], 3)
+            result["ratio_vocseg_over_plain"] = round(
+                total / result["plain_bertopic"]["seconds"], 3
+            )
         # the weekly update: 1% more documents, then a report that brings every stage up to date
         more = work / "more.csv"
         write_csv(extra_rows, more)
         exe = [sys.executable, "-m", "vocseg", "--db", str(db), "--quiet"]
         upd = 0.0
-        for cmd in (exe + ["ingest", str(more), "--kind", "review", "--source", "bench",
-                           "--map", "external_id=id", "--map", "text=text",
-                           "--map", "created_at=created_at", "--map", "handle=author", "--no-enrich"],
-                    exe + ["report", "--format", "html", "--out", str(work / "r2.html")]):
+        for cmd in (
+            exe
+            + [
+                "ingest",
+                str(more),
+                "--kind",
+                "review",
+                "--source",
+                "bench",
+                "--map",
+                "external_id=id",
+                "--map",
+                "text=text",
+                "--map",
+                "created_at=created_at",
+                "--map",
+                "handle=author",
+                "--no-enrich",
+            ],
+            exe + ["report", "--format", "html", "--out", str(work / "r2.html")],
+        ):
             m = run_measured(cmd, env=env, cwd=work)
             if m["returncode"] != 0:
                 raise SystemExit(f"update step failed: {cmd[5:7]}")
             upd += m["seconds"]
-        result["update"] = {"docs": len(extra_rows), "seconds": round(upd, 3),
-                            "fraction_of_full_run": round(upd / total, 4)}
+        result["update"] = {
+            "docs": len(extra_rows),
+            "seconds": round(upd, 3),
+            "fraction_of_full_run": round(upd / total, 4),
+        }
     targets: dict = {}
     if "plain_bertopic" in result:
         targets["time_ratio<=1.0"] = result["ratio_vocseg_over_plain"] <= 1.0
@@ -223,7 +322,9 @@ def main() -> None:
         targets["minutes<20"] = total < 20 * 60
         targets["peak_rss_mb<4000"] = peak < 4000
     result["targets"] = targets
-    result["versions"] = versions("bertopic", "sentence-transformers", "spacy", "torch", "umap-learn", "hdbscan")
+    result["versions"] = versions(
+        "bertopic", "sentence-transformers", "spacy", "torch", "umap-learn", "hdbscan"
+    )
     emit(result)
 
 

@@ -299,6 +299,31 @@ def _segments(name: str, d: dict) -> list[Row]:
     return [_row(name, d, "; ".join(figs), goal)]
 
 
+def _demo_recovery(name: str, d: dict) -> list[Row]:
+    rising = d.get("rising_topics") or []
+    top = rising[0] if rising else {}
+    prec = d.get("cohort_precision") or {}
+    figs = [
+        (
+            f'top rising topic "{top.get("label", "—")}" (q {num(top.get("q_value"))}) '
+            f"{'is' if d.get('top_rising_is_surge') else 'is not'} the planted surge"
+        ),
+        f"{num(d.get('other_topics_called_rising'))} other topics called rising",
+        f"need clusters vs planted segments ARI {num(d.get('need_segment_ari'))}",
+        f"cohort precision happy {num(prec.get('happy'))}, unhappy {num(prec.get('unhappy'))}",
+        f"topic/theme NMI {num(d.get('topic_theme_nmi'))}, unassigned {pct(d.get('unassigned_share'))}",
+    ]
+    goals = [
+        "surge top rising with q < 0.01: "
+        + met(bool(d.get("top_rising_is_surge")) and (top.get("q_value") or 1) < 0.01),
+    ]
+    if d.get("need_segment_ari") is not None:
+        goals.append(f"ARI ≥ 0.6: {met(d['need_segment_ari'] >= 0.6)}")
+    if prec.get("unhappy") is not None:
+        goals.append(f"unhappy precision ≥ 0.9: {met(prec['unhappy'] >= 0.9)}")
+    return [_row(name, d, "; ".join(figs), "; ".join(goals))]
+
+
 def _generic(name: str, d: dict) -> list[Row]:
     skip = {"n", "docs"}
     figs = [
@@ -317,8 +342,18 @@ FORMATTERS: dict[str, Callable[[str, dict], list[Row]]] = {
     "topics": _topics,
     "crawl": _crawl,
     "segments": _segments,
+    "demo_recovery": _demo_recovery,
 }
-ORDER = ["pipeline", "ingest", "crawl", "enrich", "sentiment", "topics", "segments"]
+ORDER = [
+    "pipeline",
+    "ingest",
+    "crawl",
+    "enrich",
+    "sentiment",
+    "topics",
+    "segments",
+    "demo_recovery",
+]
 
 
 # --- public functions -------------------------------------------------------------------
