@@ -253,3 +253,37 @@ def test_make_label_and_topic_text():
         topics.topic_text("@united my bag is lost http://t.co/x &amp; #fail")
         == "my bag is lost & fail"
     )
+
+
+def test_a_store_larger_than_fit_sample_is_fitted_on_a_sample_and_every_document_assigned(
+    tmp_path, tweets, embedder
+):
+    """Large stores fit on a seeded sample; documents outside it still get topics, the same ones
+    on a rerun, and land with documents of their own reason more often than chance."""
+    cfg = config.Config(topics=config.TopicsConfig(fit_sample=N_FIT // 2))
+    sample = set(topics.fit_sample_indices(N_FIT, cfg.topics).tolist())
+    assert len(sample) == N_FIT // 2
+    runs = []
+    for k in range(2):
+        db = store.open(tmp_path / f"s{k}.db")
+        _ingest(db, tweets[:N_FIT])
+        summary = topics.fit(db, cfg, embedder=embedder)
+        assert summary["documents"] == N_FIT and summary["topics"] >= 3
+        assert summary["unassigned_share"] <= 0.15
+        runs.append(_assignments(db))
+    assert runs[0] == runs[1]  # seeded: the same sample and the same topics
+    reason = {t["external_id"]: t["negativereason"] for t in tweets}
+    order = [t["external_id"] for t in tweets[:N_FIT]]  # ingest order = document id order
+    inside = [order[i] for i in sorted(sample)]
+    outside = [e for i, e in enumerate(order) if i not in sample]
+    assigned_out = [e for e in outside if runs[0][e] is not None]
+    assert len(assigned_out) >= 0.85 * len(outside)
+    by_topic: dict[int, dict[str, int]] = {}
+    for e in inside:
+        if runs[0][e] is not None:
+            by_topic.setdefault(runs[0][e], {}).setdefault(reason[e], 0)
+            by_topic[runs[0][e]][reason[e]] += 1
+    major = {tid: max(c, key=c.get) for tid, c in by_topic.items()}
+    hits = sum(major.get(runs[0][e]) == reason[e] for e in assigned_out) / len(assigned_out)
+    base = max(sum(reason[e] == r for e in outside) for r in set(reason.values())) / len(outside)
+    assert hits > base

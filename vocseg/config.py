@@ -82,6 +82,12 @@ class TopicsConfig:
     ngram_max: int = _f(2, "Longest keyword phrase, in words.")
     top_n_words: int = _f(10, "Keywords kept per topic.")
     stop_words: list = _f([], "Extra stop words kept out of keywords and labels (brand names...).")
+    fit_sample: int = _f(
+        50_000,
+        "Fit on at most this many documents (a seeded random sample) and assign the rest to the "
+        "fitted topics by nearest centroid, as `topics update` does; keeps fitting time and memory "
+        "flat on large stores. 0 fits on every document.",
+    )
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,15 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
     )
 
 
+def fit_sample_indices(n: int, cfg: TopicsConfig) -> np.ndarray | None:
+    """Sorted indices of the seeded random sample a corpus of ``n`` documents is fitted on,
+    or ``None`` when it is fitted whole (``cfg.fit_sample`` is 0 or at least ``n``)."""
+    if cfg.fit_sample <= 0 or n <= cfg.fit_sample:
+        return None
+    rng = np.random.default_rng(cfg.seed)
+    return np.sort(rng.choice(n, size=cfg.fit_sample, replace=False))
+
+
 def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, embedder: Any) -> FitResult:
     """Fit topics on ``texts`` and their (n, dim) ``embeddings``; re-assign outliers.
 
@@ -164,18 +173,25 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
 
     Example: ``fit_texts(texts, embedder.encode(texts), TopicsConfig(), embedder).model_topics``
     """
-    docs = [topic_text(t) for t in texts]
+    all_docs = [topic_text(t) for t in texts]
+    n = len(all_docs)
+    unit = _normalize(np.asarray(embeddings, dtype=np.float32))
+    # a large store is fitted on a seeded sample (UMAP's time and memory grow faster than n);
+    # the other documents are assigned to the sample's topics by nearest centroid below
+    sample = fit_sample_indices(n, cfg)
+    docs = all_docs if sample is None else [all_docs[i] for i in sample]
+    fit_emb = embeddings if sample is None else np.asarray(embeddings)[sample]
     model = build_model(len(docs), cfg, embedder)
     # keywords are computed once, below, on the topics after outlier reduction
     representation, model.representation_model = model.representation_model, None
     with warnings.catch_warnings():  # seeded UMAP is single-threaded by design: no need to say so
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
-        raw = np.asarray(model.fit_transform(docs, embeddings=embeddings)[0])
+        raw = np.asarray(model.fit_transform(docs, embeddings=fit_emb)[0])
     if (raw >= 0).any() and (raw == -1).any():
         # every outlier to its nearest topic embedding (HDBSCAN members' centroid); our
         # threshold below decides who stays unassigned
         raw = np.asarray(model.reduce_outliers(docs, raw.tolist(), strategy="embeddings",
-                                               embeddings=embeddings, threshold=0.0))
+                                               embeddings=fit_emb, threshold=0.0))
     quiet = logging.getLogger("BERTopic")
     level, quiet.level = quiet.level, logging.ERROR  # its warning about custom topic lists is
     try:  # about topic reduction afterwards, which vocseg never does
@@ -184,14 +200,26 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
                             representation_model=representation)
     finally:
         quiet.level = level
-    unit = _normalize(np.asarray(embeddings, dtype=np.float32))
+    if sample is not None:
+        fitted = unit[sample]
+        seeds = {int(k): fitted[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
+        full = np.full(n, -1, dtype=raw.dtype)
+        full[sample] = raw
+        if seeds:
+            ids = np.array(sorted(seeds))
+            cent = _normalize(np.stack([seeds[k] for k in ids]))
+            rest = np.setdiff1d(np.arange(n), sample)
+            for lo in range(0, len(rest), 20_000):  # bounded memory: (chunk x topics) at a time
+                part = rest[lo : lo + 20_000]
+                full[part] = ids[np.argmax(unit[part] @ cent.T, axis=1)]
+        raw = full
     centroids = {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
     if centroids and sorted(centroids) == list(range(len(centroids))):
         # BERTopic's update_topics keeps the outlier row in topic_embeddings_ once -1 is gone
         # (it compares topics after overwriting them), which shifts transform() by one topic;
         # the saved model gets the centroids vocseg assigns by instead
         model.topic_embeddings_ = np.stack([centroids[k] for k in range(len(centroids))])
-    sim = np.zeros(len(docs), dtype=np.float32)
+    sim = np.zeros(n, dtype=np.float32)
     for k, c in centroids.items():
         mask = raw == k
         sim[mask] = unit[mask] @ (c / (np.linalg.norm(c) or 1.0))
