@@ -324,6 +324,30 @@ def _demo_recovery(name: str, d: dict) -> list[Row]:
     return [_row(name, d, "; ".join(figs), "; ".join(goals))]
 
 
+def _segments_real(name: str, d: dict) -> list[Row]:
+    n = d.get("n") or {}
+    cohorts = d.get("cohorts") or {}
+    grid = d.get("grid") or {}
+    cells = sorted(
+        ((c, sat, k) for sat, row in grid.items() for k, c in row.items()), reverse=True
+    )[:4]
+    clusters = d.get("clusters") or {}
+    t = d.get("timings_s") or {}
+    figs = [
+        (
+            f"{num(d.get('customers'))} buyers, {num(d.get('with_feedback'))} with reviews, "
+            f"{num(_get(n, 'transactions', 'inserted'))} transactions"
+        ),
+        "cohorts " + ", ".join(f"{k} {num(v)}" for k, v in cohorts.items()),
+        "largest cells " + ", ".join(f"{sat}-{k} {num(c)}" for c, sat, k in cells),
+        f"{num(clusters.get('k'))} clusters (silhouette {num(clusters.get('silhouette'))})",
+        f"`vocseg segment` {num(t.get('segment'))} s after enrich {num(t.get('enrich'))} s",
+    ]
+    row = _row(name, d, "; ".join(figs), "runs on real text and purchases (pairing artificial)")
+    row["n"] = num(d.get("customers"))
+    return [row]
+
+
 def _generic(name: str, d: dict) -> list[Row]:
     skip = {"n", "docs"}
     figs = [
@@ -343,6 +367,7 @@ FORMATTERS: dict[str, Callable[[str, dict], list[Row]]] = {
     "crawl": _crawl,
     "segments": _segments,
     "demo_recovery": _demo_recovery,
+    "segments_real": _segments_real,
 }
 ORDER = [
     "pipeline",
