@@ -76,6 +76,7 @@ def evaluate(folder: Path) -> dict:
         for k in ("happy", "unhappy")
     }
     return {
+        "n": con.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
         "surge_theme": planted["surge_theme"],
         "surge_topic": surge,
         "rising_topics": [
@@ -105,14 +106,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.existing:
-        con = sqlite3.connect(args.existing / "vocseg.db")
-        n_docs = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        con.close()
         emit(
             {
                 "benchmark": "demo_recovery",
                 "corpus": f"vocseg demo corpus in {args.existing}/ (as `make demo` builds it)",
-                "n": n_docs,
                 **evaluate(args.existing),
                 "versions": versions("bertopic", "sentence-transformers", "spacy"),
             }

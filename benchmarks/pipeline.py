@@ -153,29 +153,33 @@ def nmi(assign: dict[str, int], gold: dict[str, str]) -> float:
     )
 
 
+def vocseg_cmd(db: Path) -> list[str]:
+    return [sys.executable, "-m", "vocseg", "--db", str(db), "--quiet"]
+
+
+def ingest_cmd(exe: list[str], csv_path: Path) -> list[str]:
+    """`vocseg ingest` of a drawn CSV (see write_csv), authors linked as customers, no enrich."""
+    mapping = ["external_id=id", "text=text", "created_at=created_at", "handle=author"]
+    maps = [x for m in mapping for x in ("--map", m)]
+    return [
+        *exe,
+        "ingest",
+        str(csv_path),
+        "--kind",
+        "review",
+        "--source",
+        "bench",
+        *maps,
+        "--no-enrich",
+    ]
+
+
 def vocseg_steps(db: Path, csv_path: Path, workdir: Path) -> list[tuple[str, list[str]]]:
-    exe = [sys.executable, "-m", "vocseg", "--db", str(db), "--quiet"]
+    exe = vocseg_cmd(db)
     return [
         (
             "ingest",
-            exe
-            + [
-                "ingest",
-                str(csv_path),
-                "--kind",
-                "review",
-                "--source",
-                "bench",
-                "--map",
-                "external_id=id",
-                "--map",
-                "text=text",
-                "--map",
-                "created_at=created_at",
-                "--map",
-                "handle=author",
-                "--no-enrich",
-            ],
+            ingest_cmd(exe, csv_path),
         ),
         ("enrich", exe + ["enrich"]),
         ("topics fit", exe + ["topics", "fit"]),
@@ -281,27 +285,10 @@ def main() -> None:
         # the weekly update: 1% more documents, then a report that brings every stage up to date
         more = work / "more.csv"
         write_csv(extra_rows, more)
-        exe = [sys.executable, "-m", "vocseg", "--db", str(db), "--quiet"]
+        exe = vocseg_cmd(db)
         upd = 0.0
         for cmd in (
-            exe
-            + [
-                "ingest",
-                str(more),
-                "--kind",
-                "review",
-                "--source",
-                "bench",
-                "--map",
-                "external_id=id",
-                "--map",
-                "text=text",
-                "--map",
-                "created_at=created_at",
-                "--map",
-                "handle=author",
-                "--no-enrich",
-            ],
+            ingest_cmd(exe, more),
             exe + ["report", "--format", "html", "--out", str(work / "r2.html")],
         ):
             m = run_measured(cmd, env=env, cwd=work)

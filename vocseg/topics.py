@@ -165,6 +165,27 @@ def fit_sample_indices(n: int, cfg: TopicsConfig) -> np.ndarray | None:
     return np.sort(rng.choice(n, size=cfg.fit_sample, replace=False))
 
 
+def _centroids(unit: np.ndarray, raw: np.ndarray) -> dict[int, np.ndarray]:
+    """Model topic -> mean unit embedding of its documents (``-1`` left out)."""
+    return {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
+
+
+def _assign_rest(unit: np.ndarray, sample: np.ndarray, raw: np.ndarray, chunk: int = 20_000) -> np.ndarray:
+    """Topics for all documents: ``raw`` for the fitted ``sample``, the nearest of the sample's
+    topic centroids for the others (in chunks, so memory stays at chunk x topics)."""
+    full = np.full(len(unit), -1, dtype=raw.dtype)
+    full[sample] = raw
+    seeds = _centroids(unit[sample], raw)
+    if seeds:
+        ids = np.array(sorted(seeds))
+        cent = _normalize(np.stack([seeds[k] for k in ids]))
+        rest = np.setdiff1d(np.arange(len(unit)), sample)
+        for lo in range(0, len(rest), chunk):
+            part = rest[lo : lo + chunk]
+            full[part] = ids[np.argmax(unit[part] @ cent.T, axis=1)]
+    return full
+
+
 def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, embedder: Any) -> FitResult:
     """Fit topics on ``texts`` and their (n, dim) ``embeddings``; re-assign outliers.
 
@@ -173,13 +194,12 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
 
     Example: ``fit_texts(texts, embedder.encode(texts), TopicsConfig(), embedder).model_topics``
     """
-    all_docs = [topic_text(t) for t in texts]
-    n = len(all_docs)
+    n = len(texts)
     unit = _normalize(np.asarray(embeddings, dtype=np.float32))
     # a large store is fitted on a seeded sample (UMAP's time and memory grow faster than n);
     # the other documents are assigned to the sample's topics by nearest centroid below
     sample = fit_sample_indices(n, cfg)
-    docs = all_docs if sample is None else [all_docs[i] for i in sample]
+    docs = [topic_text(texts[i]) for i in (range(n) if sample is None else sample)]
     fit_emb = embeddings if sample is None else np.asarray(embeddings)[sample]
     model = build_model(len(docs), cfg, embedder)
     # keywords are computed once, below, on the topics after outlier reduction
@@ -201,19 +221,8 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
     finally:
         quiet.level = level
     if sample is not None:
-        fitted = unit[sample]
-        seeds = {int(k): fitted[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
-        full = np.full(n, -1, dtype=raw.dtype)
-        full[sample] = raw
-        if seeds:
-            ids = np.array(sorted(seeds))
-            cent = _normalize(np.stack([seeds[k] for k in ids]))
-            rest = np.setdiff1d(np.arange(n), sample)
-            for lo in range(0, len(rest), 20_000):  # bounded memory: (chunk x topics) at a time
-                part = rest[lo : lo + 20_000]
-                full[part] = ids[np.argmax(unit[part] @ cent.T, axis=1)]
-        raw = full
-    centroids = {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
+        raw = _assign_rest(unit, sample, raw)
+    centroids = _centroids(unit, raw)
     if centroids and sorted(centroids) == list(range(len(centroids))):
         # BERTopic's update_topics keeps the outlier row in topic_embeddings_ once -1 is gone
         # (it compares topics after overwriting them), which shifts transform() by one topic;
