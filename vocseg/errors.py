@@ -60,6 +60,11 @@ class Errors:
         "Upgrade vocseg (pip install -U vocseg)."
     )
     E003 = "Migration {version} ({name}) failed on {path}: {reason}. The store was left unchanged."
+    E004 = (
+        "Rebuilding the indexes a bulk ingest dropped failed on {path}: {reason}. The store's rows "
+        "are intact; free disk space if it is full, then open the store again (any vocseg command "
+        "retries the rebuild)."
+    )
     E010 = "Config {path}: unknown key '{key}'. Valid keys in [{section}]: {valid}."
     E011 = "Config {path}: unknown section [{section}]. Valid sections: {valid}."
     E012 = "Config {path}: '{key}' must be {expected}, got {got!r}."

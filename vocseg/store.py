@@ -22,11 +22,13 @@ from vocseg.migrations import all_migrations
 
 DEFAULT_DB = "vocseg.db"
 MIGRATIONS_TABLE = "_vocseg_migrations"
+#: indexes a bulk load dropped and has not rebuilt yet: (name, the CREATE INDEX it had)
+DEFERRED_TABLE = "_vocseg_deferred_indexes"
 
 
 def now() -> str:
     """Current UTC time as ISO-8601 with seconds and a 'Z'-free +00:00 offset."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def resolve_path(db: str | Path | None) -> Path:
@@ -34,7 +36,7 @@ def resolve_path(db: str | Path | None) -> Path:
     return Path(db or os.environ.get("VOCSEG_DB") or DEFAULT_DB)
 
 
-def open(db: str | Path | None = None, *, migrate: bool = True, target: int | None = None) -> sqlite_utils.Database:  # noqa: A001
+def open(db: str | Path | None = None, *, migrate: bool = True, target: int | None = None) -> sqlite_utils.Database:
     """Open (creating if needed) the store, with WAL, foreign keys and migrations applied.
 
     Example: ``db = store.open("vocseg.db"); db["documents"].count``
@@ -55,6 +57,7 @@ def open(db: str | Path | None = None, *, migrate: bool = True, target: int | No
     database.path = path  # type: ignore[attr-defined]
     if migrate:
         apply_migrations(database, target=target)
+        restore_indexes(database)  # a bulk load killed mid-way left them dropped
     return database
 
 
@@ -127,6 +130,67 @@ def apply_migrations(db: sqlite_utils.Database, *, target: int | None = None) ->
             ) from None
         applied.append(m.version)
     return applied
+
+
+# --- bulk loads: indexes dropped and rebuilt ---------------------------------
+
+
+def defer_indexes(db: sqlite_utils.Database, names: list[str] | tuple[str, ...]) -> list[str]:
+    """Drop the named indexes for a bulk load; ``restore_indexes`` builds them again.
+
+    Each index's CREATE statement is recorded in ``_vocseg_deferred_indexes`` in the same
+    transaction as its DROP, so a load killed before the rebuild leaves a record that the
+    next ``store.open`` acts on. Returns the names dropped (those that existed).
+
+    Example: ``store.defer_indexes(db, ["idx_documents_hash"])``
+    """
+    conn = db.conn
+    with transaction(db):
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {DEFERRED_TABLE} "
+                     "(name TEXT PRIMARY KEY, sql TEXT NOT NULL, dropped_at TEXT NOT NULL)")
+        marks = ", ".join("?" * len(names))
+        found = conn.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND name IN ({marks}) "
+            "ORDER BY name",
+            list(names),
+        ).fetchall()
+        stamp = now()
+        for name, sql in found:
+            conn.execute(f"INSERT OR REPLACE INTO {DEFERRED_TABLE} (name, sql, dropped_at) VALUES (?, ?, ?)",
+                         [name, sql, stamp])
+            conn.execute(f"DROP INDEX [{name}]")
+        if not found and not conn.execute(f"SELECT 1 FROM {DEFERRED_TABLE} LIMIT 1").fetchone():
+            conn.execute(f"DROP TABLE {DEFERRED_TABLE}")
+    return [name for name, _ in found]
+
+
+def restore_indexes(db: sqlite_utils.Database) -> list[str]:
+    """Build every index a bulk load dropped (see ``defer_indexes``); returns their names.
+
+    Idempotent and cheap when nothing is pending (one look at ``sqlite_master``). The
+    indexes are rebuilt from the exact statements they were created with, in one
+    transaction with the removal of their records.
+
+    Example: ``store.restore_indexes(db)``
+    """
+    conn = db.conn
+    pending = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    if not conn.execute(pending, [DEFERRED_TABLE]).fetchone():
+        return []
+    try:
+        with transaction(db):
+            if not conn.execute(pending, [DEFERRED_TABLE]).fetchone():  # another process did it
+                return []
+            rows = conn.execute(f"SELECT name, sql FROM {DEFERRED_TABLE} ORDER BY name").fetchall()
+            for name, sql in rows:
+                if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                    [name]).fetchone():
+                    conn.execute(sql)
+            conn.execute(f"DROP TABLE {DEFERRED_TABLE}")
+    except sqlite3.Error as exc:
+        path = getattr(db, "path", "?")
+        raise StoreError(Errors.E004.format(path=path, reason=exc), code="E004") from None
+    return [name for name, _ in rows]
 
 
 # --- runs ---------------------------------------------------------------------

@@ -76,6 +76,15 @@ def ingest(
             "to 'vocseg enrich' or 'vocseg report'.",
         ),
     ] = True,
+    bulk: Annotated[
+        bool | None,
+        typer.Option(
+            "--bulk/--no-bulk",
+            help="Drop the documents' secondary indexes while loading and rebuild them at the end "
+            "(default: automatic, for 100,000 rows or more and at least the store's size).",
+            show_default=False,
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Ingest exports into the store: deduplicated, redacted, linked to customers.
@@ -118,6 +127,7 @@ def ingest(
                 cfg=cfg.ingest,
                 progress=update,
                 rating_scale=rating_scale,
+                bulk=bulk,
             )
         except VocsegError as exc:
             partial = getattr(exc, "result", None)

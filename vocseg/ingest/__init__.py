@@ -127,12 +127,16 @@ def ingest(
     cfg: IngestConfig = IngestConfig(),  # noqa: B008 - frozen dataclass
     progress: ProgressFn | None = None,
     rating_scale: str | Sequence[float] | None = None,
+    bulk: bool | None = None,
 ) -> IngestResult:
     """Ingest files (CSV/TSV, JSON Lines, JSON, Parquet, XLSX, any gzipped; folders and globs).
 
     Bad rows go to ``quarantine`` and valid rows are stored; a file that cannot be read
     raises ``SourceError``; with ``strict`` any quarantined row raises ``SourceError``
-    after the valid rows are stored. The run is recorded in ``runs``.
+    after the valid rows are stored. The run is recorded in ``runs``. ``bulk`` drops the
+    documents' secondary indexes during the load and rebuilds them at the end; None (the
+    default) does so for loads of 100,000 rows or more that are at least as big as the
+    store (see docs/ingest.md, "Bulk mode").
 
     Example: ``ingest(db, ["tweets.csv"], preset="airline-tweets").inserted``
     """
@@ -158,10 +162,13 @@ def ingest(
     with store.run(db, "ingest", arguments) as counts:
         ctx = P.Context(db, cfg, result, counts["run_id"], progress)
         result.run_id = ctx.run_id
+        if bulk is None:
+            bulk = P.wants_bulk(db, files, kind or (pre.kind if pre else None))
         try:
             with P.bulk_pragmas(db):
-                for path in files:
-                    P.run_file(ctx, path, dry_run=False, **options)
+                with P.bulk_load(db, bulk):
+                    for path in files:
+                        P.run_file(ctx, path, dry_run=False, **options)
                 P.finish_threads(ctx)
         finally:
             result.seconds = round(time.perf_counter() - t0, 3)

@@ -11,7 +11,9 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import queue
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +36,14 @@ ProgressFn = Callable[[int, "int | None"], None]
 Batch = tuple[list[Any], list[tuple[Any, Any, str, str | None]], int]
 #: files at least this big are parsed in a second process (when ingest.parse_process is on)
 PARALLEL_MIN_BYTES = 8 << 20
+#: bulk mode (automatic): an ingest of at least this many rows (estimated from the files),
+#: and of at least as many rows as the store already holds, drops BULK_INDEXES and builds
+#: them once at the end. Below this, building them costs more than it saves.
+BULK_MIN_ROWS = 100_000
+#: the secondary indexes with random keys that make each insert cost several page writes;
+#: never the UNIQUE (source_id, external_id) one: dedupe looks rows up through it
+BULK_INDEXES = ("idx_documents_customer", "idx_documents_created", "idx_documents_hash",
+                "idx_documents_conversation", "idx_document_attributes_product")
 
 
 @dataclass
@@ -268,6 +278,38 @@ def bulk_pragmas(db: sqlite_utils.Database) -> Iterator[None]:
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
 
 
+def wants_bulk(db: sqlite_utils.Database, files: Iterable[Path], kind: str | None) -> bool:
+    """Whether an ingest of ``files`` is big enough for bulk mode (see BULK_MIN_ROWS)."""
+    if kind in ("transactions", "customers"):
+        return False
+    rows = sum(estimate_rows(f) or 0 for f in files)
+    if rows < BULK_MIN_ROWS:
+        return False
+    # MAX(id) is free and never below the row count, so this errs towards the normal path
+    stored = db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
+    return rows >= stored
+
+
+@contextlib.contextmanager
+def bulk_load(db: sqlite_utils.Database, enabled: bool) -> Iterator[None]:
+    """Bulk mode: drop the documents' secondary indexes, and build them again when done.
+
+    Building an index once over sorted keys costs a fraction of keeping it up to date row
+    by row. The drop is recorded in the store (``store.defer_indexes``), so if the process
+    is killed before the rebuild, the next ``store.open`` rebuilds them. Rows, dedupe and
+    updates are unchanged: they go through the UNIQUE (source_id, external_id) index,
+    which stays.
+    """
+    if not enabled:
+        yield
+        return
+    store.defer_indexes(db, BULK_INDEXES)
+    try:
+        yield
+    finally:
+        store.restore_indexes(db)
+
+
 def finish_threads(ctx: Context) -> None:
     """After the files: customers' first/last seen, then reply threading of touched sources."""
     with store.transaction(ctx.db):
@@ -305,6 +347,39 @@ def _child(conn: Any, parent_end: Any, plan: FilePlan, cfg: IngestConfig) -> Non
         conn.close()
 
 
+#: parsed batches the writer process holds ready (received and unpickled) while it writes
+PREFETCH_BATCHES = 4
+
+
+def _receive(conn: Any, out: queue.Queue, stop: threading.Event) -> None:
+    """Thread of the writer process: receive and unpickle batches ahead of the writer.
+
+    The writer's SQLite calls release the GIL, so this overlaps with them; and while the
+    writer waits on a commit or checkpoint, the parse process can run ahead.
+    """
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        while not stop.is_set():
+            msg = pickle.loads(conn.recv_bytes())
+            if not put(msg) or msg[0] != "b":
+                return
+    except EOFError:
+        put(("died",))
+    except OSError:  # the writer closed the pipe: it stopped early
+        if not stop.is_set():
+            put(("x", traceback.format_exc()))
+    except BaseException:  # noqa: BLE001 - handed to the writer, which raises it
+        put(("x", traceback.format_exc()))
+
+
 def _child_batches(plan: FilePlan, cfg: IngestConfig) -> Iterator[Batch]:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     mp = multiprocessing.get_context(method)
@@ -315,25 +390,32 @@ def _child_batches(plan: FilePlan, cfg: IngestConfig) -> Iterator[Batch]:
     child.close()
     # documents are written by index from plain tuples; the other kinds use their field names
     make = None if table_of(plan.kind) == "documents" else ROW_TYPES[table_of(plan.kind)]._make
+    ready: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+    stop = threading.Event()
+    pump = threading.Thread(target=_receive, args=(parent, ready, stop), name="vocseg-ingest-receive",
+                            daemon=True)
+    pump.start()
     try:
         while True:
-            try:
-                msg = pickle.loads(parent.recv_bytes())
-            except EOFError:
-                raise RuntimeError(f"the ingest parse process for {plan.path} died "
-                                   f"(exit code {proc.exitcode})") from None
+            msg = ready.get()
             tag = msg[0]
             if tag == "b":
                 yield (msg[1] if make is None else [make(t) for t in msg[1]]), msg[2], msg[3]
             elif tag == "end":
                 return
+            elif tag == "died":
+                proc.join(5)
+                raise RuntimeError(f"the ingest parse process for {plan.path} died "
+                                   f"(exit code {proc.exitcode})")
             elif tag == "e":
                 cls = getattr(errors_mod, msg[1], errors_mod.VocsegError)
                 raise cls(msg[2], code=msg[3])
             else:
                 raise RuntimeError(f"the ingest parse process failed on {plan.path}:\n{msg[1]}")
     finally:
-        parent.close()
+        stop.set()
         if proc.is_alive():
-            proc.terminate()
+            proc.terminate()  # its pipe end closes, so a receive in progress ends with EOFError
         proc.join()
+        pump.join()
+        parent.close()
