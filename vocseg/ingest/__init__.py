@@ -165,7 +165,7 @@ def ingest(
         if bulk is None:
             bulk = P.wants_bulk(db, files, kind or (pre.kind if pre else None))
         try:
-            with P.bulk_pragmas(db):
+            with P.bulk_pragmas(db), P.fewer_gc_passes():
                 with P.bulk_load(db, bulk):
                     for path in files:
                         P.run_file(ctx, path, dry_run=False, **options)

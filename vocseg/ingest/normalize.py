@@ -223,12 +223,17 @@ class Normalizer:
         return rec
 
     def _identity(self, rec: dict[str, Any]) -> Identity | None:
-        cust = _s(rec.get("customer"))
-        email = normalise_email(rec.get("email"))
-        handle = normalise_handle(rec.get("handle"))
+        get = rec.get
+        v = get("customer")
+        cust = None if v is None else _s(v)
+        v = get("email")
+        email = None if v is None else normalise_email(v)
+        v = get("handle")
+        handle = None if v is None else normalise_handle(v)
         if cust is None and email is None and handle is None:
             return None
-        return (cust, email, handle, _s(rec.get("name")))
+        v = get("name")
+        return (cust, email, handle, None if v is None else _s(v))
 
     def _text(self, fld: str, value: Any, required: bool) -> tuple[str | None, int]:
         s = None if value is None else value.strip() if isinstance(value, str) else _s(value)
@@ -248,30 +253,42 @@ class Normalizer:
             return redact(s)
         return s, 0
 
-    def document(self, rec: dict[str, Any], attrs: dict[str, Any] | None) -> Doc:
+    def document(self, rec: dict[str, Any], attrs: dict[str, Any] | None) -> tuple:
+        """A document row: a plain tuple in ``Doc``'s field order (``Doc._make`` names it).
+
+        Plain, because a million of them cross to the writer process per run; fields the
+        mapping leaves out are None in ``rec`` and are skipped without a call.
+        """
         if self.constants or self.values:
             rec = self._apply(rec)
-        raw_text = rec.get("text")
+        get = rec.get
+        raw_text = get("text")
         text, n1 = self._text("text", raw_text, True)
-        title, n2 = self._text("title", rec.get("title"), False)
+        raw_title = get("title")
+        if raw_title is None:
+            title, n2 = None, 0
+        else:
+            title, n2 = self._text("title", raw_title, False)
         kind = self.kind
-        if rec.get("kind") is not None:
-            k = _s(rec["kind"])
+        v = get("kind")
+        if v is not None:
+            k = _s(v)
             if k is not None:
                 k = k.lower()
                 if k not in DOCUMENT_KINDS:
                     raise BadRecord(f"kind {k!r} is not one of {', '.join(DOCUMENT_KINDS)}")
                 kind = k
-        created = self._date("created_at", rec.get("created_at"))
+        v = get("created_at")
+        created = None if v is None else self._date("created_at", v)
         rating_raw = rating = None
-        rv = rec.get("rating")
+        rv = get("rating")
         if rv is not None and not V.is_missing(rv):
             scale = self._scale(rec, kind)
             try:
                 rating_raw, rating = V.parse_rating(rv, scale)
             except ValueError as exc:
                 raise BadRecord(str(exc)) from None
-        role = rec.get("role")
+        role = get("role")
         if role is not None:
             r = _s(role)
             if r is not None:
@@ -280,37 +297,48 @@ class Normalizer:
                     raise BadRecord(f"role {r!r} is neither customer nor agent")
             else:
                 role = None
-        turn = rec.get("turn")
+        turn = get("turn")
         if turn is not None:
             t = _s(turn)
             try:
                 turn = int(float(t)) if t is not None else None
             except ValueError:
                 raise BadRecord(f"turn {t!r} is not a whole number") from None
-        author = _s(rec.get("author"))
-        ext = _s(rec.get("external_id"))
+        v = get("author")
+        author = None if v is None else _s(v)
+        v = get("external_id")
+        ext = None if v is None else _s(v)
         if ext is None:
-            base = f"{author or ''}\x1f{created or ''}\x1f{_s(rec.get('title')) or ''}\x1f{raw_text}"
+            base = f"{author or ''}\x1f{created or ''}\x1f{_s(raw_title) or ''}\x1f{raw_text}"
             ext = self._sha1(base.encode("utf-8", "surrogatepass")).hexdigest()
         elif self.id_prefix:
             ext = f"{self.id_prefix}:{ext}"
         identity = None if role == "agent" else self._identity(rec)
-        product = _s(rec.get("product"))
+        v = get("product")
+        product = None if v is None else _s(v)
         attributes = None
         if attrs:
             kept = {k: _json_cell(v) for k, v in attrs.items() if not V.is_missing(v)}
             if kept:
                 attributes = json.dumps(kept, ensure_ascii=False, sort_keys=True)
-        reply_to = _s(rec.get("reply_to"))
+        v = get("reply_to")
+        reply_to = None if v is None else _s(v)
         if reply_to is not None and self.id_prefix:
             reply_to = f"{self.id_prefix}:{reply_to}"
-        conversation = _s(rec.get("conversation_id"))
+        v = get("conversation_id")
+        conversation = None if v is None else _s(v)
         if conversation is None and kind == "chat" and reply_to is None:
             conversation = ext  # a message that starts (or alone makes) a conversation
             turn = 1 if turn is None else turn
-        return Doc(
+        v = get("language")
+        language = None if v is None else _s(v)
+        v = get("channel")
+        channel = None if v is None else _s(v)
+        v = get("url")
+        url = None if v is None else _s(v)
+        return (
             kind, ext, conversation, turn, role, author, title, text, created,
-            rating_raw, rating, _s(rec.get("language")), _s(rec.get("channel")), _s(rec.get("url")),
+            rating_raw, rating, language, channel, url,
             self._sha1(text.encode("utf-8", "surrogatepass")).hexdigest(),
             identity, product, attributes, reply_to, n1 + n2,
         )

@@ -323,7 +323,8 @@ class CsvReader(_Reader):
                 pending.clear()
                 yield start, values, None
                 start += nlines
-                self.position = self._raw.tell()
+                if not start & 1023:  # tell() is a system call: not per row
+                    self.position = self._raw.tell()
         except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt compressed data
             raise _err(self.path, f"cannot read past line {start} ({exc}); the rows before it were read") from None
         finally:

@@ -11,6 +11,7 @@ batches and a rerun (or a second ingest at the same time) neither loses nor repe
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,8 @@ _UPDATE_DOC = (
     "turn=COALESCE(?, turn), role=?, customer_id=COALESCE(?, customer_id), author=?, title=?, text=?, "
     "created_at=?, rating_raw=?, rating=?, language=?, channel=?, url=?, content_hash=?, run_id=? WHERE id=?"
 )
+_EXTERNAL_ID, _CREATED, _IDENTITY, _REDACTED = (operator.itemgetter(Doc._fields.index(f)) for f in
+                                                 ("external_id", "created_at", "identity", "redacted"))
 _TXN_COLS = ("id", "source_id", "customer_id", "external_id", "occurred_at", "amount", "currency", "quantity",
              "product", "channel", "run_id")
 _INSERT_TXN = f"INSERT INTO transactions ({', '.join(_TXN_COLS)}) VALUES ({', '.join('?' * len(_TXN_COLS))})"
@@ -84,24 +87,17 @@ class Customers:
         if len(self.cache) > self.MAX_CACHE or len(self.by_identity) > self.MAX_CACHE:
             self.cache.clear()
             self.by_identity.clear()
-        by_identity = self.by_identity
-        out: list[int | None] = []
-        slow: list[int] = []
-        for i, ident in enumerate(idents):
-            if ident is None:
-                out.append(None)
-                continue
-            cid = by_identity.get(ident)
-            out.append(cid)
-            if cid is None:
-                slow.append(i)
-        if slow:
-            self._resolve_slow(conn, idents, slow, out)
+        out: list[int | None] = list(map(self.by_identity.get, idents))  # None is never a key
+        if None in out:
+            slow = [i for i, cid in enumerate(out) if cid is None and idents[i] is not None]
+            if slow:
+                self._resolve_slow(conn, idents, slow, out)
         spans = self.spans
+        span_of = spans.get
         for cid, when in zip(out, seen):
             if cid is None or not when:
                 continue
-            span = spans.get(cid)
+            span = span_of(cid)
             if span is None:
                 spans[cid] = [when, when]
             elif when < span[0]:
@@ -250,8 +246,8 @@ class Writer:
         return found
 
     def _documents(self, conn: sqlite3.Connection, docs: list[Doc]) -> None:
-        # rows are Doc tuples (plain tuples when they come from the parse process): index access
-        cids = self.customers.resolve(conn, [d[15] for d in docs], [d[8] for d in docs])
+        # rows are plain tuples in Doc's field order (see Normalizer.document): index access
+        cids = self.customers.resolve(conn, list(map(_IDENTITY, docs)), list(map(_CREATED, docs)))
         if self._fresh is None:  # first batch: is this source empty (a first, bulk load)?
             has_rows = conn.execute("SELECT 1 FROM documents WHERE source_id = ? LIMIT 1", [self.source_id])
             self._fresh = has_rows.fetchone() is None
@@ -282,8 +278,10 @@ class Writer:
               existing: dict[str, tuple]) -> tuple[list, list, list, list, tuple[int, int, int, int]]:
         """Decide insert / update / duplicate for each document of a batch."""
         next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
-        ext_ids = [d[1] for d in docs]
+        ext_ids = list(map(_EXTERNAL_ID, docs))
         repeats = len(set(ext_ids)) != len(ext_ids)  # an id twice in this batch: track as we go
+        if not existing and not repeats:
+            return self._plan_new(docs, cids, next_id)
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         attrs: list[tuple[Any, ...]] = []
@@ -315,6 +313,15 @@ class Writer:
             if d[18] is not None:
                 replies.append((doc_id, d[18]))
         return inserts, updates, attrs, replies, (inserted, updated, duplicates, redacted)
+
+    def _plan_new(self, docs: list[Doc], cids: list[int | None], last_id: int) -> tuple:
+        """``_plan`` for a batch of documents all new, with ids after ``last_id`` (bulk loads)."""
+        sid, run_id = self.source_id, self.run_id
+        ids = range(last_id + 1, last_id + 1 + len(docs))
+        inserts = [(i, sid, *d[:5], cid, *d[5:15], run_id) for i, d, cid in zip(ids, docs, cids)]
+        attrs = [(i, d[16], d[17] or "{}") for i, d in zip(ids, docs) if d[16] is not None or d[17] is not None]
+        replies = [(i, d[18]) for i, d in zip(ids, docs) if d[18] is not None]
+        return inserts, [], attrs, replies, (len(docs), 0, 0, sum(map(_REDACTED, docs)))
 
     def _finish(self, conn: sqlite3.Connection, plan: tuple) -> None:
         """Updates, attributes and reply links of a planned batch (its inserts are done)."""
