@@ -10,6 +10,7 @@ import contextlib
 import gc
 import itertools
 import multiprocessing
+import operator
 import os
 import pickle
 import queue
@@ -34,7 +35,8 @@ from vocseg.ingest.threads import thread_source
 from vocseg.ingest.writer import Customers, Writer, ensure_source
 
 ProgressFn = Callable[[int, "int | None"], None]
-Batch = tuple[list[Any], list[tuple[Any, Any, str, str | None]], int]
+#: (normalised rows, bad rows as (file, line, reason, raw), rows read, customers' spans or None)
+Batch = tuple[list[Any], list[tuple[Any, Any, str, str | None]], int, "dict[tuple, list[str]] | None"]
 #: files at least this big are parsed in a second process (when ingest.parse_process is on)
 PARALLEL_MIN_BYTES = 8 << 20
 #: bulk mode (automatic): an ingest of at least this many rows (estimated from the files),
@@ -67,7 +69,13 @@ def table_of(kind: str) -> str:
 
 def produce(rows: Iterable[tuple[Any, Any, Any]], extract: Extractor, norm: Normalizer, label: str,
             batch_size: int, line_labels: bool = False) -> Iterator[Batch]:
-    """Rows -> batches of (normalised rows, bad rows as (file, line, reason, raw), rows read).
+    """Rows -> batches of (normalised rows, bad rows as (file, line, reason, raw), rows read,
+    spans).
+
+    ``spans`` maps each identity seen to the [earliest, latest] time it was seen at (for the
+    customers' first_seen/last_seen); it comes with the last batch, or earlier when it grows
+    past ``Customers.MAX_CACHE`` identities, else it is None. Collected here so that the
+    work is done in the parse process, not the writer.
 
     If the file turns unreadable part-way (a truncated .gz), the rows read so far are still
     yielded before the ``SourceError`` is raised.
@@ -77,6 +85,8 @@ def produce(rows: Iterable[tuple[Any, Any, Any]], extract: Extractor, norm: Norm
     document, transaction, customer = norm.document, norm.transaction, norm.customer
     good: list[Any] = []
     bad: list[tuple[Any, Any, str, str | None]] = []
+    spans: dict[tuple, list[str]] = {}
+    when = _SEEN.get(table)
     n = 0
     try:
         for total, (line, values, error) in enumerate(rows, 1):
@@ -98,22 +108,54 @@ def produce(rows: Iterable[tuple[Any, Any, Any]], extract: Extractor, norm: Norm
                 except BadRecord as exc:
                     bad.append((where, line, str(exc), extract.raw(values)))
             if n >= batch_size:
-                yield good, bad, n
+                if when is not None:
+                    widen_spans(spans, map(when[0], good), map(when[1], good))
+                if len(spans) > Customers.MAX_CACHE:
+                    yield good, bad, n, spans
+                    spans = {}
+                else:
+                    yield good, bad, n, None
                 good, bad, n = [], [], 0
     except SourceError:
-        if n:
-            yield good, bad, n
+        if when is not None:
+            widen_spans(spans, map(when[0], good), map(when[1], good))
+        if n or spans:
+            yield good, bad, n, spans or None
         raise
-    if n:
-        yield good, bad, n
+    if when is not None:
+        widen_spans(spans, map(when[0], good), map(when[1], good))
+    if n or spans:
+        yield good, bad, n, spans or None
+
+
+#: (identity, time seen) of a normalised row, per table whose rows carry both
+_SEEN = {
+    "documents": (operator.itemgetter(Doc._fields.index("identity")), operator.itemgetter(Doc._fields.index("created_at"))),
+    "transactions": (operator.attrgetter("identity"), operator.attrgetter("occurred_at")),
+}
+
+
+def widen_spans(spans: dict[tuple, list[str]], idents: Iterable[tuple | None], seen: Iterable[str | None]) -> None:
+    """Widen ``spans`` (identity -> [earliest, latest]) by the times ``seen``."""
+    span_of = spans.get
+    for ident, when in zip(idents, seen):
+        if ident is None or not when:
+            continue
+        span = span_of(ident)
+        if span is None:
+            spans[ident] = [when, when]
+        elif when < span[0]:
+            span[0] = when
+        elif when > span[1]:
+            span[1] = when
 
 
 def consume(ctx: Context, batches: Iterable[Batch], writer: Writer) -> None:
     """Write each batch in its own transaction and report progress."""
     result, progress = ctx.result, ctx.progress
-    for good, bad, n in batches:
+    for good, bad, n, spans in batches:
         result.read += n
-        writer.write(good, bad)
+        writer.write(good, bad, spans)
         if progress is not None:
             if result.read > ctx.estimated:  # the estimate was low
                 ctx.estimated = result.read
@@ -230,8 +272,8 @@ def run_file(ctx: Context, path: Path, *, kind: str | None, preset: M.Preset | N
                     source_name(path) if preset and preset.id_prefix_file else None, str(path.resolve()))
     batch = max(1, cfg.batch_size)
     if dry_run:
-        for good, bad, n in produce(itertools.chain([first], it), extract, _normalizer(plan, cfg), plan.label,
-                                    batch):
+        for good, bad, n, _ in produce(itertools.chain([first], it), extract, _normalizer(plan, cfg), plan.label,
+                                       batch):
             ctx.result.read += n
             ctx.result.quarantined += len(bad)
             for row in good[: 5 - len(preview["records"])]:
@@ -355,10 +397,11 @@ def _child(conn: Any, parent_end: Any, plan: FilePlan, cfg: IngestConfig) -> Non
         rows = itertools.chain([first], it) if first is not None else iter(())
         extract = Extractor(reader.columns, plan.mapping, plan.attributes, plan.path)
         plan_docs = table_of(plan.kind) == "documents"
-        for good, bad, n in produce(rows, extract, _normalizer(plan, cfg), plan.label, max(1, cfg.batch_size)):
+        for good, bad, n, spans in produce(rows, extract, _normalizer(plan, cfg), plan.label,
+                                           max(1, cfg.batch_size)):
             # document rows are plain tuples already; the other kinds are NamedTuples
             rows = good if plan_docs else [tuple(r) for r in good]
-            conn.send_bytes(pickle.dumps(("b", rows, bad, n), protocol=5))
+            conn.send_bytes(pickle.dumps(("b", rows, bad, n, spans), protocol=5))
         conn.send_bytes(pickle.dumps(("end",)))
     except errors_mod.VocsegError as exc:
         conn.send_bytes(pickle.dumps(("e", type(exc).__name__, exc.args[0], exc.code)))
@@ -423,7 +466,7 @@ def _child_batches(plan: FilePlan, cfg: IngestConfig) -> Iterator[Batch]:
             msg = ready.get()
             tag = msg[0]
             if tag == "b":
-                yield (msg[1] if make is None else [make(t) for t in msg[1]]), msg[2], msg[3]
+                yield (msg[1] if make is None else [make(t) for t in msg[1]]), msg[2], msg[3], msg[4]
             elif tag == "end":
                 return
             elif tag == "died":

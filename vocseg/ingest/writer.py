@@ -30,8 +30,8 @@ _UPDATE_DOC = (
     "turn=COALESCE(?, turn), role=?, customer_id=COALESCE(?, customer_id), author=?, title=?, text=?, "
     "created_at=?, rating_raw=?, rating=?, language=?, channel=?, url=?, content_hash=?, run_id=? WHERE id=?"
 )
-_EXTERNAL_ID, _CREATED, _IDENTITY, _REDACTED = (operator.itemgetter(Doc._fields.index(f)) for f in
-                                                 ("external_id", "created_at", "identity", "redacted"))
+_EXTERNAL_ID, _IDENTITY, _REDACTED = (operator.itemgetter(Doc._fields.index(f)) for f in
+                                       ("external_id", "identity", "redacted"))
 _TXN_COLS = ("id", "source_id", "customer_id", "external_id", "occurred_at", "amount", "currency", "quantity",
              "product", "channel", "run_id")
 _INSERT_TXN = f"INSERT INTO transactions ({', '.join(_TXN_COLS)}) VALUES ({', '.join('?' * len(_TXN_COLS))})"
@@ -79,10 +79,11 @@ class Customers:
         self.spans.clear()
 
     def resolve(self, conn: sqlite3.Connection, idents: Sequence[Identity | None],
-                seen: Sequence[str | None]) -> list[int | None]:
+                seen: Sequence[str | None] | None = None) -> list[int | None]:
         """Customer id per identity (None stays None); call inside the batch's transaction.
 
-        Also collects the times in ``seen`` for first_seen/last_seen (see flush_spans).
+        Also collects the times in ``seen``, if given, for first_seen/last_seen (see
+        flush_spans); the ingest pipeline collects them in ``produce`` instead.
         """
         if len(self.cache) > self.MAX_CACHE or len(self.by_identity) > self.MAX_CACHE:
             self.cache.clear()
@@ -92,6 +93,8 @@ class Customers:
             slow = [i for i, cid in enumerate(out) if cid is None and idents[i] is not None]
             if slow:
                 self._resolve_slow(conn, idents, slow, out)
+        if seen is None:
+            return out
         spans = self.spans
         span_of = spans.get
         for cid, when in zip(out, seen):
@@ -107,6 +110,23 @@ class Customers:
         if len(spans) > self.MAX_CACHE:
             self.flush_spans(conn)
         return out
+
+    def add_spans(self, conn: sqlite3.Connection, spans: dict[tuple, list[str]]) -> None:
+        """Widen the pending first/last seen times by ``spans`` (identity -> [earliest, latest])."""
+        idents = list(spans)
+        cids = self.resolve(conn, idents)
+        pending = self.spans
+        for cid, (first, last) in zip(cids, spans.values()):
+            if cid is None:
+                continue
+            span = pending.get(cid)
+            if span is None:
+                pending[cid] = [first, last]
+            else:
+                span[0] = min(span[0], first)
+                span[1] = max(span[1], last)
+        if len(pending) > self.MAX_CACHE:
+            self.flush_spans(conn)
 
     def flush_spans(self, conn: sqlite3.Connection) -> None:
         """Widen first_seen/last_seen of the customers seen since the last flush (idempotent:
@@ -208,9 +228,14 @@ class Writer:
         self.threaded = False
         self._fresh: bool | None = None  # bulk-load fast path (see _documents)
 
-    def write(self, rows: list[Any], bad: list[tuple[str, Any, str, str | None]]) -> None:
-        """Store one batch of normalised rows and quarantine its bad rows, atomically."""
-        if not rows and not bad:
+    def write(self, rows: list[Any], bad: list[tuple[str, Any, str, str | None]],
+              spans: dict[tuple, list[str]] | None = None) -> None:
+        """Store one batch of normalised rows and quarantine its bad rows, atomically.
+
+        ``spans`` (identity -> [earliest, latest] time seen, see ``pipeline.produce``) widen
+        the customers' first_seen/last_seen when the file is done (``flush_spans``).
+        """
+        if not rows and not bad and not spans:
             return
         try:
             with store.transaction(self.db):
@@ -225,6 +250,8 @@ class Writer:
                 if bad:
                     now = store.now()
                     conn.executemany(_QUARANTINE, [(self.run_id, f, ln, r, raw, now) for f, ln, r, raw in bad])
+                if spans:
+                    self.customers.add_spans(conn, spans)
         except BaseException:
             self.customers.drop_cache()
             self._fresh = False
@@ -247,7 +274,7 @@ class Writer:
 
     def _documents(self, conn: sqlite3.Connection, docs: list[Doc]) -> None:
         # rows are plain tuples in Doc's field order (see Normalizer.document): index access
-        cids = self.customers.resolve(conn, list(map(_IDENTITY, docs)), list(map(_CREATED, docs)))
+        cids = self.customers.resolve(conn, list(map(_IDENTITY, docs)))  # spans: see produce
         if self._fresh is None:  # first batch: is this source empty (a first, bulk load)?
             has_rows = conn.execute("SELECT 1 FROM documents WHERE source_id = ? LIMIT 1", [self.source_id])
             self._fresh = has_rows.fetchone() is None
@@ -353,7 +380,7 @@ class Writer:
 
     def _transactions(self, conn: sqlite3.Connection, txns: list[Txn]) -> None:
         counts = self.counts
-        cids = self.customers.resolve(conn, [t.identity for t in txns], [t.occurred_at for t in txns])
+        cids = self.customers.resolve(conn, [t.identity for t in txns])  # spans: see produce
         existing = self._existing(conn, "transactions", "id, occurred_at, amount, quantity, product, currency",
                                   [t.external_id for t in txns])
         next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM transactions").fetchone()[0]
@@ -391,7 +418,7 @@ class Writer:
     def _customers(self, conn: sqlite3.Connection, custs: list[Cust]) -> None:
         counts = self.counts
         before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM customers").fetchone()[0]
-        cids = self.customers.resolve(conn, [c.identity for c in custs], [None] * len(custs))
+        cids = self.customers.resolve(conn, [c.identity for c in custs])
         created: set[int] = set()
         for c, cid in zip(custs, cids):
             name, stored = conn.execute("SELECT name, attributes FROM customers WHERE id = ?", [cid]).fetchone()
