@@ -56,8 +56,9 @@ def open(db: str | Path | None = None, *, migrate: bool = True, target: int | No
     database = sqlite_utils.Database(conn)
     database.path = path  # type: ignore[attr-defined]
     if migrate:
+        # first, so that migrations see the schema they expect
+        restore_indexes(database)  # a bulk ingest killed mid-way left indexes dropped
         apply_migrations(database, target=target)
-        restore_indexes(database)  # a bulk load killed mid-way left them dropped
     return database
 
 
