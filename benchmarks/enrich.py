@@ -7,12 +7,14 @@ a second time (the no-op re-run). Prints ONE JSON object with docs/s, seconds, p
 the enrich process and its spaCy workers, and the held-out sentiment quality of each
 profile's classifier, since the fast profile trades some quality for speed.
 
-Profiles: ``default`` = packaged all-MiniLM-L6-v2; ``static`` = the static model distilled
-from it (``vocseg distill``; built here first when --static is not given); ``static-noner``
-= static and ``[enrich] entities = false``; a ``-1proc`` suffix sets ``n_process = 1``
-(to measure what the second core gives). Targets (issue 4): >= 500 docs/s, RSS < 2 GB.
+Profiles: ``default`` = packaged all-MiniLM-L6-v2; ``fast`` = the packaged static model
+``minilm-static`` (trained to reproduce MiniLM, see vocseg/data/STATIC_CARD.md) with
+``[enrich] entities = false``; ``fast-ner`` = ``minilm-static`` with entities; ``distilled``
+= a plain ``vocseg distill`` folder (built here first when --static is not given); a
+``-1proc`` suffix sets ``n_process = 1`` (to measure what the second core gives).
+Targets (issue 4): >= 500 docs/s, RSS < 2 GB.
 
-Example: .venv/bin/python benchmarks/enrich.py --n 20000 --profiles static,default
+Example: .venv/bin/python benchmarks/enrich.py --n 20000 --profiles fast,default
 """
 
 from __future__ import annotations
@@ -121,10 +123,12 @@ def run_sampled(cmd: list[str], **kw) -> dict:
 def run_profile(name: str, db: Path, tmp: Path, static_dir: Path) -> dict:
     toml = tmp / f"{name}.toml"
     lines = []
-    if name.startswith("static"):
+    if name.startswith("fast"):
+        lines += ["[models]", 'embedding = "minilm-static"']
+    elif name.startswith("distilled"):
         lines += ["[models]", f'embedding = "{static_dir}"']
     enrich_lines = []
-    if "noner" in name:
+    if name == "fast" or name.startswith("fast-1proc") or "noner" in name:
         enrich_lines.append("entities = false")
     if "1proc" in name:
         enrich_lines.append("n_process = 1")
@@ -153,7 +157,11 @@ def run_profile(name: str, db: Path, tmp: Path, static_dir: Path) -> dict:
     from vocseg.enrich import embed, sentiment
 
     family = (
-        embed.model_family(str(static_dir)) if name.startswith("static") else "all-MiniLM-L6-v2"
+        embed.BUILTIN_STATIC_FAMILY
+        if name.startswith("fast")
+        else embed.model_family(str(static_dir))
+        if name.startswith("distilled")
+        else "all-MiniLM-L6-v2"
     )
     test = sentiment.load_model(family).meta.get("test", {})
     return {
@@ -198,7 +206,7 @@ def _copy(src: Path, dst: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000)
-    ap.add_argument("--profiles", default="static,static-noner,default")
+    ap.add_argument("--profiles", default="fast,fast-ner,default")
     ap.add_argument(
         "--static", default=None, help="folder of a model made by `vocseg distill` (else built)"
     )
@@ -212,7 +220,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         static_dir = Path(args.static) if args.static else tmp / "minilm-static"
-        if not args.static and any(p.startswith("static") for p in args.profiles.split(",")):
+        if not args.static and any(p.startswith("distilled") for p in args.profiles.split(",")):
             t0 = time.perf_counter()
             subprocess.run(
                 [*VOCSEG, "--quiet", "distill", "--out", str(static_dir)],

@@ -399,3 +399,111 @@ def test_unknown_embedding_model_is_a_clear_error(cli, db, tmp_path):
     assert code == 1
     assert "E210" in err and "acme/no-such-model" in err and "train_sentiment.py" in err
     assert db["enrichments"].count == 0
+
+
+# --- the packaged fast model, minilm-static --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fast_embedder():
+    from vocseg import models
+    from vocseg.config import ModelsConfig
+
+    return models.load_embedder(ModelsConfig(embedding="minilm-static"))
+
+
+def test_fast_model_loads_offline_and_stays_close_to_minilm(fast_embedder, embedder):
+    """The shipped table loads without a network, and its vectors point where MiniLM's do."""
+    texts = [
+        "My parcel arrived two weeks late.",
+        "The delivery was delayed again.",
+        "The app crashes every time I log in.",
+        "Since the update the app keeps freezing.",
+    ]
+    fast = embed.encode(fast_embedder, texts)
+    slow = embed.encode(embedder, texts)
+    assert fast.shape == (4, 384)
+    assert abs(float((fast * fast).sum(axis=1).min()) - 1.0) < 1e-4
+    assert embed.model_family("minilm-static") == "minilm-static-v2"
+    # the same pairs belong together for both models
+    for v in (fast, slow):
+        sims = v @ v.T
+        assert sims[0, 1] > sims[0, 2] and sims[2, 3] > sims[1, 2]
+    # and the fast vectors lie near MiniLM's own (the training objective)
+    assert float((fast * slow).sum(axis=1).mean()) > 0.6
+
+
+def test_fast_model_matches_needs_at_its_own_threshold(fast_embedder):
+    """Weaker than MiniLM (7 of these 10 found, see STATIC_CARD.md) but far from chance: at
+    least 4, and small talk expresses no need."""
+    tax = needs.load_taxonomy()
+    threshold = tax.threshold("minilm-static-v2")
+    assert threshold != tax.threshold("unknown-family")  # calibrated, not the fallback
+    phrases, owners = tax.phrases()
+    texts = [t for t, _ in NEED_SENTENCES]
+    sims = needs.similarities(
+        embed.encode(fast_embedder, texts),
+        embed.encode(fast_embedder, phrases),
+        owners,
+        len(tax.needs),
+    )
+    matched = [[tax.needs[j].name for j, _ in m] for m in needs.match(sims, threshold)]
+    found = [need in got for (_, need), got in zip(NEED_SENTENCES, matched, strict=True)]
+    assert sum(found) >= 4, list(zip(texts, matched, strict=True))
+    small_talk = ["My brother lives in Chicago.", "We had pasta for dinner."]
+    sims = needs.similarities(
+        embed.encode(fast_embedder, small_talk),
+        embed.encode(fast_embedder, phrases),
+        owners,
+        len(tax.needs),
+    )
+    assert needs.match(sims, threshold) == [[], []]
+
+
+@pytest.mark.shared
+def test_fast_model_beats_vader_on_held_out_airline_tweets(fast_embedder):
+    from sklearn.metrics import f1_score
+
+    root = shared_corpus("airline-tweets").parent
+    rows = random.Random(4).sample([e for e in training.airline(root) if e.split == "test"], 400)
+    texts = [e.text for e in rows]
+    model = sentiment.load_model("minilm-static-v2")
+    _, ours = sentiment.score_and_label(
+        sentiment.predict(texts, fast_embedder, model, sentiment.make_analyzer())
+    )
+    raw = sentiment.lexicon_features(sentiment.make_analyzer(domain=False), texts)
+    vader = [sentiment.vader_label(c) for c in raw[:, 0]]
+    gold = [e.label for e in rows]
+    ours_f1 = f1_score(gold, ours, average="macro")
+    vader_f1 = f1_score(gold, vader, average="macro")
+    assert ours_f1 >= vader_f1 + 0.15, (ours_f1, vader_f1)
+
+
+def test_enrich_with_the_fast_profile(cli, db, tmp_path):
+    """`[models] embedding = "minilm-static"`, entities off: the whole enrich runs, keyed on
+    the fast model, with its own sentiment file and needs threshold."""
+    _store(db)
+    toml = tmp_path / "vocseg.toml"
+    toml.write_text(
+        '[models]\nembedding = "minilm-static"\n[enrich]\nentities = false\n', encoding="utf-8"
+    )
+    code, out, err = cli("--config", toml, "enrich", "--json")
+    assert code == 0, err
+    import json
+
+    summary = json.loads(out)
+    assert summary["documents"] == 5
+    assert summary["models"]["embedding_family"] == "minilm-static-v2"
+    assert summary["models"]["sentiment_model"].startswith("sentiment-minilm-static-v2.json@")
+    assert summary["models"]["needs_threshold"] == 0.525
+    dims = {
+        r[0]
+        for r in db.execute("SELECT DISTINCT dim FROM embeddings WHERE model = 'minilm-static'")
+    }
+    assert dims == {384}
+    label = db.execute(
+        "SELECT s.label FROM document_sentiment s JOIN documents d ON d.id = s.document_id "
+        "WHERE d.text LIKE 'My refund%'"
+    ).fetchone()[0]
+    assert label == "negative"
+    assert db["entities"].count == 0

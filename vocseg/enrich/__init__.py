@@ -96,8 +96,12 @@ def fingerprint(versions: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(versions, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def load_models(cfg: Config) -> Models:
-    """Load spaCy (with vocseg's components), the embedder and the sentiment classifier."""
+def load_models(cfg: Config, *, embedder: bool = True) -> Models:
+    """Load spaCy (with vocseg's components), the embedder and the sentiment classifier.
+
+    ``embedder=False`` leaves ``Models.embedder`` as ``None`` for the caller to load later
+    (:func:`enrich` forks its parser workers first, so they do not carry the embedder and
+    parse while it loads)."""
     from vocseg.enrich import nlp
 
     family = embed.model_family(cfg.models.embedding)
@@ -105,10 +109,9 @@ def load_models(cfg: Config) -> Models:
     disable = [] if cfg.enrich.entities else ["ner"]
     spacy_nlp = models.load_spacy(cfg.models, disable=disable)
     nlp.add_components(spacy_nlp)
-    embedder = models.load_embedder(cfg.models)
     return Models(
         spacy_nlp,
-        embedder,
+        models.load_embedder(cfg.models) if embedder else None,
         clf,
         sentiment.make_analyzer(),
         models.embedding_model_id(cfg.models),
@@ -187,39 +190,46 @@ def enrich(
         return summary
     with store.run(db, "enrich", {"all": all, "documents": len(ids), "models": versions}) as counts:
         t_load = time.perf_counter()
-        m = loaded or load_models(cfg)
-        summary["model_load_seconds"] = round(time.perf_counter() - t_load, 3)
+        m = loaded or load_models(cfg, embedder=False)
         summary["models_loaded"] = [] if loaded else ["spacy", "embedding", "sentiment"]
         summary["run_id"] = counts["run_id"]
         threshold = taxonomy.threshold(m.family, cfg.enrich.needs_threshold)
         phrases, owners = taxonomy.phrases()
-        phrase_vecs = embed.ensure(db, phrases, m.embedder, m.model_id)
-        with store.transaction(db):
-            db.conn.execute("DELETE FROM needs")
-            db.conn.executemany(
-                "INSERT INTO needs (name, label, description, examples, threshold, taxonomy_hash, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                needs.as_rows(taxonomy, m.family, threshold, store.now()),
-            )
-        ctx = _Context(
-            db,
-            m,
-            taxonomy,
-            phrase_vecs,
-            owners,
-            threshold,
-            cfg.enrich.rating_weight,
-            fp,
-            counts["run_id"],
-        )
         n_process = cfg.enrich.n_process if len(ids) >= MIN_DOCS_FOR_WORKERS else 1
         batch = max(1, cfg.enrich.batch_size)
         from vocseg.enrich import nlp
 
         with nlp.parser(m.nlp, n_process=max(1, n_process), batch_size=256) as parse:
-            for page in _pages(db, ids, size=max(batch, PAGE)):
+            pages = _pages(db, ids, size=max(batch, PAGE))
+            page = next(pages, None)
+            parsed = parse([r[1] for r in page]) if page else iter(())
+            if m.embedder is None:  # the workers parse the first page meanwhile
+                m.embedder = models.load_embedder(cfg.models)
+            summary["model_load_seconds"] = round(time.perf_counter() - t_load, 3)
+            ctx = _Context(
+                db,
+                m,
+                taxonomy,
+                embed.ensure(db, phrases, m.embedder, m.model_id),
+                owners,
+                threshold,
+                cfg.enrich.rating_weight,
+                fp,
+                counts["run_id"],
+            )
+            with store.transaction(db):
+                db.conn.execute("DELETE FROM needs")
+                db.conn.executemany(
+                    "INSERT INTO needs (name, label, description, examples, threshold, taxonomy_hash, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    needs.as_rows(taxonomy, m.family, threshold, store.now()),
+                )
+            while page:
+                # queue the next page for the workers before working through this one
+                following = next(pages, None)
+                queued = parse([r[1] for r in following]) if following else iter(())
                 chunk: list[tuple[tuple, dict]] = []
-                for row, rec in zip(page, parse([r[1] for r in page]), strict=True):
+                for row, rec in zip(page, parsed, strict=True):
                     chunk.append((row, rec))
                     if len(chunk) >= batch:
                         _write(db, _process(chunk, ctx), summary)
@@ -230,6 +240,7 @@ def enrich(
                     _write(db, _process(chunk, ctx), summary)
                     if progress:
                         progress(len(chunk), None)
+                page, parsed = following, queued
         seconds = time.perf_counter() - t0
         summary.update(
             seconds=round(seconds, 3), docs_per_s=round(summary["documents"] / seconds, 1)

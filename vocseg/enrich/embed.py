@@ -177,27 +177,18 @@ def missing(db: sqlite_utils.Database, hashes: Sequence[str], model_id: str) -> 
 #: name written into a distilled static model's folder; the sentiment model for it is keyed on it
 STATIC_NAME = "minilm-static-v1"
 STATIC_MARKER = "vocseg_static.json"
+#: ``[models] embedding`` name of the static model that ships with vocseg, its file and family
+BUILTIN_STATIC = "minilm-static"
+BUILTIN_STATIC_FILE = "minilm-static-v2.npz"
+BUILTIN_STATIC_FAMILY = "minilm-static-v2"
+_SIF = 1e-4
 
 
-def distill(
-    embedder: Any, out_dir: str, *, dims: int = 256, sif: float = 1e-4, batch_size: int = 1024
-) -> dict:
-    """Distil a static (model2vec-style) embedding model from a transformer sentence embedder, offline.
-
-    Each vocabulary token is run through the transformer alone (``[CLS] tok [SEP]``,
-    mean-pooled), the table is centred and rotated by PCA to ``dims`` dimensions (signs
-    fixed, so the result is deterministic) and down-weighted for frequent tokens with
-    model2vec's Zipf/SIF rule. The result is a sentence-transformers folder that
-    ``[models] embedding = "<out_dir>"`` loads; it embeds 50-100x faster than MiniLM.
-
-    Example: ``embed.distill(models.load_embedder(ModelsConfig()), "models/minilm-static")``
-    """
-    import json
-    from pathlib import Path
-
+def distilled_table(embedder: Any, *, batch_size: int = 1024) -> np.ndarray:
+    """One vector per vocabulary token of a transformer sentence embedder, offline: each token
+    run through the transformer alone (``[CLS] tok [SEP]``, mean-pooled), centred, and
+    down-weighted for frequent tokens with model2vec's Zipf/SIF rule (``sif`` 1e-4)."""
     import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, StaticEmbedding
 
     transformer = embedder[0].auto_model
     tok = embedder.tokenizer
@@ -216,30 +207,88 @@ def distill(
             ).last_hidden_state
             out[start : start + len(ids)] = hidden.mean(dim=1).numpy()
     centred = out - out.mean(axis=0, keepdims=True)
+    inv_rank = 1.0 / np.arange(2, vocab_size + 2)
+    proba = inv_rank / inv_rank.sum()
+    return centred * (_SIF / (_SIF + proba))[:, None]
+
+
+def _pca(table: np.ndarray, dims: int) -> np.ndarray:
+    """``table`` centred and rotated onto its first ``dims`` principal axes (signs fixed, so the
+    result is deterministic)."""
+    centred = table - table.mean(axis=0, keepdims=True)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     comps = vt[:dims]
     comps *= np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])[:, None]
-    reduced = centred @ comps.T
-    inv_rank = 1.0 / np.arange(2, vocab_size + 2)
-    proba = inv_rank / inv_rank.sum()
-    reduced *= (sif / (sif + proba))[:, None]
-    static = StaticEmbedding(tok, embedding_weights=reduced.astype(np.float32))
+    return centred @ comps.T
+
+
+def distill(embedder: Any, out_dir: str, *, dims: int = 256, batch_size: int = 1024) -> dict:
+    """Distil a static (model2vec-style) embedding model from a transformer sentence embedder, offline.
+
+    :func:`distilled_table` reduced by PCA to ``dims`` dimensions, saved as a
+    sentence-transformers folder that ``[models] embedding = "<out_dir>"`` loads; it embeds
+    50-100x faster than MiniLM. For MiniLM itself prefer the packaged, trained
+    ``minilm-static`` (much closer to MiniLM; see vocseg/data/STATIC_CARD.md).
+
+    Example: ``embed.distill(models.load_embedder(ModelsConfig()), "models/minilm-static")``
+    """
+    import json
+    from pathlib import Path
+
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, StaticEmbedding
+
+    reduced = _pca(distilled_table(embedder, batch_size=batch_size), dims)
+    static = StaticEmbedding(embedder.tokenizer, embedding_weights=reduced.astype(np.float32))
     model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     model.save(out_dir)
-    info = {"name": STATIC_NAME, "dims": dims, "sif": sif, "vocab": vocab_size}
+    info = {"name": STATIC_NAME, "dims": dims, "sif": _SIF, "vocab": int(reduced.shape[0])}
     (Path(out_dir) / STATIC_MARKER).write_text(json.dumps(info, indent=2), encoding="utf-8")
     return info
 
 
+def write_static_table(table: np.ndarray, path: Any, *, dims: int, meta: dict) -> None:
+    """Save a trained token table for :func:`load_static`: PCA to ``dims``, int8 with one
+    float32 scale per token (the cosine to the float table stays above 0.999), and ``meta``."""
+    import json
+
+    reduced = _pca(table, dims) if dims < table.shape[1] else table
+    scale = np.abs(reduced).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0
+    q = np.round(reduced / scale[:, None]).astype(np.int8)
+    np.savez_compressed(path, q=q, scale=scale.astype(np.float32), meta=np.array(json.dumps(meta)))
+
+
+def load_static(path: Any, tokenizer_dir: str, device: str = "cpu") -> Any:
+    """The packaged static model as a sentence-transformers model: the table written by
+    :func:`write_static_table` over MiniLM's tokenizer (``tokenizer_dir``), L2-normalised."""
+    from pathlib import Path
+
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, StaticEmbedding
+    from tokenizers import Tokenizer
+
+    with np.load(path) as z:
+        table = z["q"].astype(np.float32) * z["scale"][:, None]
+    tok = Tokenizer.from_file(str(Path(tokenizer_dir) / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    static = StaticEmbedding(tok, embedding_weights=table)
+    return SentenceTransformer(modules=[static, Normalize()], device=device)
+
+
 def model_family(embedding: str) -> str:
     """The family the sentiment model and needs thresholds are keyed on, for an ``[models]
-    embedding`` value: ``minilm-static-v1`` for a folder made by :func:`distill`, else the value."""
+    embedding`` value: ``minilm-static-v2`` for the packaged ``minilm-static``,
+    ``minilm-static-v1`` for a folder made by :func:`distill`, else the value."""
     import json
     from pathlib import Path
 
     from vocseg.models import embedding_location
 
+    if embedding == BUILTIN_STATIC:
+        return BUILTIN_STATIC_FAMILY
     marker = Path(embedding_location(embedding)) / STATIC_MARKER
     if marker.is_file():
         try:

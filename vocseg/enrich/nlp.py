@@ -468,7 +468,8 @@ def parser(
     pipeline: Language, n_process: int = 1, batch_size: int = 64
 ) -> Iterator[Callable[[list[str]], Iterator[dict]]]:
     """A function that yields ``records`` of a list of texts, in order, using ``n_process``
-    forked worker processes (kept for the whole ``with`` block).
+    forked worker processes (kept for the whole ``with`` block). With workers, the texts are
+    queued for them as soon as the function is called (the records are yielded lazily).
 
     Workers send back plain records, not Docs: spaCy's own ``n_process`` ships every Doc back
     as bytes, and decoding them (srsly's msgpack looks up its decoders through package entry
@@ -492,8 +493,10 @@ def parser(
     ) as pool:
 
         def parse_pool(texts: list[str]) -> Iterator[dict]:
+            # imap hands the parts to the workers now, not on the first next(): a caller can
+            # queue its next page before consuming this one, so the workers never wait for it
             parts = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
-            for recs in pool.imap(_parse_chunk, parts, chunksize=1):
-                yield from recs
+            results = pool.imap(_parse_chunk, parts, chunksize=1)
+            return (rec for recs in results for rec in recs)
 
         yield parse_pool
