@@ -96,8 +96,7 @@ def _load_builtin_static(cfg: ModelsConfig):
             ),
             code="E202",
         )
-    _quiet_hf()
-    return embed.load_static(table, str(tokenizer_dir), device=cfg.device)
+    return embed.load_static(table, str(tokenizer_dir))
 
 
 def _quiet_hf() -> None:

@@ -97,7 +97,13 @@ def load(db: sqlite_utils.Database, content_hashes: Sequence[str], model_id: str
     return np.stack([found[h] for h in content_hashes])
 
 
+def _is_model2vec(embedder: Any) -> bool:
+    return type(embedder).__module__.startswith("model2vec")
+
+
 def _is_static(embedder: Any) -> bool:
+    if _is_model2vec(embedder):
+        return True
     try:
         return type(embedder[0]).__name__ == "StaticEmbedding"
     except (TypeError, IndexError, KeyError):
@@ -111,6 +117,23 @@ def encode(embedder: Any, texts: Sequence[str], batch_size: int | None = None) -
         return np.zeros((0, 0), dtype=np.float32)
     if batch_size is None:
         batch_size = STATIC_BATCH if _is_static(embedder) else TRANSFORMER_BATCH
+    if _is_model2vec(embedder):  # numpy; normalised by construction (see load_static)
+        vecs = np.asarray(
+            embedder.encode(
+                [embedding_text(t) for t in texts],
+                batch_size=batch_size,
+                show_progress_bar=False,
+                use_multiprocessing=False,
+            ),
+            dtype=np.float32,
+        )
+        # model2vec drops unknown word-pieces: a text of nothing else (emoji only) would be a
+        # zero vector; give it the unknown token's direction, as the model was trained with
+        empty = ~vecs.any(axis=1)
+        if empty.any() and embedder.unk_token_id is not None:
+            unk = np.asarray(embedder.embedding[embedder.unk_token_id], dtype=np.float32)
+            vecs[empty] = unk / max(float(np.linalg.norm(unk)), 1e-12)
+        return vecs
     vecs = embedder.encode(
         [embedding_text(t) for t in texts],
         batch_size=batch_size,
@@ -260,13 +283,14 @@ def write_static_table(table: np.ndarray, path: Any, *, dims: int, meta: dict) -
     np.savez_compressed(path, q=q, scale=scale.astype(np.float32), meta=np.array(json.dumps(meta)))
 
 
-def load_static(path: Any, tokenizer_dir: str, device: str = "cpu") -> Any:
-    """The packaged static model as a sentence-transformers model: the table written by
-    :func:`write_static_table` over MiniLM's tokenizer (``tokenizer_dir``), L2-normalised."""
+def load_static(path: Any, tokenizer_dir: str) -> Any:
+    """The packaged static model as a model2vec ``StaticModel``: the table written by
+    :func:`write_static_table` over MiniLM's tokenizer (``tokenizer_dir``), L2-normalised, no
+    truncation. model2vec is numpy only: loading takes a fraction of a second, with no torch
+    or transformers import, and BERTopic takes it as its embedding model."""
     from pathlib import Path
 
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, StaticEmbedding
+    from model2vec import StaticModel
     from tokenizers import Tokenizer
 
     with np.load(path) as z:
@@ -274,8 +298,7 @@ def load_static(path: Any, tokenizer_dir: str, device: str = "cpu") -> Any:
     tok = Tokenizer.from_file(str(Path(tokenizer_dir) / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
-    static = StaticEmbedding(tok, embedding_weights=table)
-    return SentenceTransformer(modules=[static, Normalize()], device=device)
+    return StaticModel(table, tok, normalize=True, max_length=None)
 
 
 def model_family(embedding: str) -> str:
