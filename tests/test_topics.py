@@ -7,11 +7,13 @@ changes it, so each test starts from the same fitted state.
 from __future__ import annotations
 
 import csv
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -111,11 +113,15 @@ def test_labels_are_2_to_4_words_free_of_stop_words(fitted):
 
 def test_saved_model_is_safetensors_with_the_embedding_model_named(fitted):
     db = store.open(fitted[0])
-    folder = topics.model_root(db) / topics.current_model(db)["path"]
+    row = topics.current_model(db)
+    folder = topics.model_root(db) / row["path"]
     names = {p.name for p in folder.iterdir()}
     assert "topic_embeddings.safetensors" in names and "ctfidf.safetensors" in names
     assert not [n for n in names if n.endswith((".pkl", ".pickle", ".bin", ".pt"))]
-    assert json.loads((folder / "config.json").read_text())["embedding_model"] == "all-MiniLM-L6-v2"
+    # the store names the embedding model; BERTopic's own config does not, or its loader
+    # would look that name up on the Hugging Face hub before taking the embedder vocseg passes
+    assert row["embedding_model"] == "all-MiniLM-L6-v2"
+    assert "embedding_model" not in json.loads((folder / "config.json").read_text())
 
 
 def test_fit_again_without_refit_is_refused(fitted, tmp_path, cli):
@@ -160,16 +166,40 @@ def test_update_in_a_fresh_process_assigns_new_documents_without_refit(fitted, t
         kind="chat",
     )
     db.conn.close()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    proc = subprocess.run(
-        [sys.executable, "-m", "vocseg", "--db", str(path), "topics", "update", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
+    # no HF_HUB_OFFLINE here, and a local "hub" that records any request: vocseg must not ask
+    hits: list[str] = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_error(404)
+
+        do_HEAD = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    hub = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    }
+    env.update(
+        HF_ENDPOINT=f"http://127.0.0.1:{hub.server_address[1]}", TOKENIZERS_PARALLELISM="false"
     )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vocseg", "--db", str(path), "topics", "update", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        hub.shutdown()
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert hits == []
     result = json.loads(proc.stdout)
     assert result["documents"] == N_NEW  # the agent turn is not customer voice
     assert result["assigned"] >= 0.8 * N_NEW

@@ -44,8 +44,10 @@ class ModelsConfig:
     spacy: str = _f("en_core_web_sm", "spaCy pipeline: an installed package name or a local path.")
     embedding: str = _f(
         "all-MiniLM-L6-v2",
-        "Sentence-embedding model: the packaged all-MiniLM-L6-v2, a local path, or a hub id "
-        "(hub ids need internet the first time).",
+        "Sentence-embedding model: the packaged all-MiniLM-L6-v2; minilm-static, vocseg's "
+        "packaged fast static model (enrich ~6x faster, somewhat weaker needs; see "
+        "vocseg/data/STATIC_CARD.md); a local path; or a hub id (hub ids need internet the "
+        "first time).",
     )
     device: str = _f("cpu", "Torch device for embeddings: cpu, cuda or mps.")
 

@@ -96,6 +96,7 @@ def _load_builtin_static(cfg: ModelsConfig):
             ),
             code="E202",
         )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local files only, as for any local model
     return embed.load_static(table, str(tokenizer_dir))
 
 

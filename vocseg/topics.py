@@ -334,8 +334,11 @@ def _save(model: Any, folder: Path, cfg: Config) -> None:
     vec = model.vectorizer_model
     vec.vocabulary_ = {str(k): int(v) for k, v in vec.vocabulary_.items()}
     try:
+        # no embedding-model name in BERTopic's config: its loader would try to fetch that name
+        # from the hub before taking the embedder we pass (vocseg never goes online); the name
+        # is kept in topic_models.embedding_model instead
         model.save(str(tmp), serialization="safetensors", save_ctfidf=True,
-                   save_embedding_model=cfg.models.embedding)
+                   save_embedding_model=False)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     except OSError as exc:
