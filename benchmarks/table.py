@@ -162,13 +162,22 @@ def _pipeline(name: str, d: dict) -> list[Row]:
             + (f" ({steps})" if steps else "")
             + f", peak RSS {num(v.get('peak_rss_mb'))} MB, topic NMI {num(v.get('nmi'))}"
         )
+    if d.get("profile") and d["profile"] != "default":
+        figs.insert(0, f"profile {d['profile']}")
     if p:
         figs.append(
-            f"plain BERTopic {num(p.get('seconds'))} s, peak RSS {num(p.get('peak_rss_mb'))} MB, "
-            f"NMI {num(p.get('nmi'))}"
+            f"plain BERTopic ({p.get('embedding', 'all-MiniLM-L6-v2')}) {num(p.get('seconds'))} s, "
+            f"peak RSS {num(p.get('peak_rss_mb'))} MB, NMI {num(p.get('nmi'))}"
         )
     if d.get("ratio_vocseg_over_plain") is not None:
         figs.append(f"vocseg / plain time {num(d['ratio_vocseg_over_plain'])}x")
+    same = d.get("plain_bertopic_same_model") or {}
+    if same:
+        figs.append(
+            f"plain BERTopic with vocseg's model ({same.get('embedding')}) "
+            f"{num(same.get('seconds'))} s, NMI {num(same.get('nmi'))}: vocseg / it "
+            f"{num(d.get('ratio_vocseg_over_plain_same_model'))}x"
+        )
     if u.get("fraction_of_full_run") is not None:
         more = f" ({num(u['docs'])} more documents)" if u.get("docs") else ""
         figs.append(
@@ -225,19 +234,21 @@ def _enrich(name: str, d: dict) -> list[Row]:
 def _sentiment(name: str, d: dict) -> list[Row]:
     figs = []
     for r in d.get("table") or []:
-        model = next((k for k in r if k not in ("corpus", "metric", "vader")), None)
+        models = [k for k in r if k not in ("corpus", "metric", "vader")]
         metric = str(r.get("metric", "")).split()[0]
-        figs.append(
-            f"{r.get('corpus')} {metric} {num(r.get(model))} vs VADER {num(r.get('vader'))}"
-        )
+        ours = " / ".join(num(r.get(m)) for m in models)
+        figs.append(f"{r.get('corpus')} {metric} {ours} vs VADER {num(r.get('vader'))}")
     t = d.get("targets") or {}
     goals = []
     if "airline_gain_target" in t:
-        gain = t.get("airline_macro_f1_gain_over_vader")
-        goals.append(
-            f"airline macro-F1 ≥ VADER + {num(t['airline_gain_target'])}: "
-            f"{met(gain is not None and gain >= t['airline_gain_target'])} (+{num(gain)})"
-        )
+        for prefix, who in (("", ""), ("fast_", "fast: ")):
+            gain = t.get(f"{prefix}airline_macro_f1_gain_over_vader")
+            if gain is None:
+                continue
+            goals.append(
+                f"{who}airline macro-F1 ≥ VADER + {num(t['airline_gain_target'])}: "
+                f"{met(gain >= t['airline_gain_target'])} (+{num(gain)})"
+            )
     for k, v in t.items():
         if isinstance(v, bool):
             goals.append(f"{k.replace('_', ' ')}: {met(v)}")
