@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import json
 import os
 import random
@@ -54,21 +53,10 @@ csv.field_size_limit(10**9)
 def corpus_texts(root: Path) -> list[str]:
     """Unlabelled non-test texts of the shared corpora, in a fixed order."""
     texts = [e.text for e in training.load_all(root) if e.split != "test"]
-    with gzip.open(
-        root / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
-        "rt",
-        encoding="utf-8",
-        newline="",
-    ) as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        i_text = header.index("Review Text")
-        for row in reader:
-            key = f"clothing:{row[0]}"
-            # training.clothing already read hash buckets 0-3 of 10
-            bucket = int(training.hashlib.sha1(key.encode()).hexdigest(), 16) % 10
-            if bucket > 3 and training.split_of(key) != "test" and row[i_text].strip():
-                texts.append(row[i_text])
+    for key, text, _ in training.clothing_rows(root):
+        # training.clothing already read hash buckets 0-3 of 10
+        if training.clothing_bucket(key) > 3 and training.split_of(key) != "test":
+            texts.append(text)
     with open(root / "twcs-support" / "twcs_slice.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             if training.split_of(f"twcs:{r['tweet_id']}") != "test":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,13 +68,8 @@ def vader_gold(root: Path, name: str) -> list[Example]:
     return out
 
 
-def clothing(root: Path) -> list[Example]:
-    """Women's clothing reviews: 1-2 stars negative, 3 neutral, 4-5 positive.
-
-    To keep training small only 4 of 10 hash buckets are read: bucket 0 (test), 1 (dev),
-    2 and 3 (train); ``bucket = sha1(key) % 10`` agrees with :func:`split_of`.
-    """
-    out = []
+def clothing_rows(root: Path) -> Iterator[tuple[str, str, int]]:
+    """(key, text, stars) of every women's clothing review with text, in file order."""
     with gzip.open(
         root / "womens-clothing-reviews" / "womens_clothing_ecommerce_reviews.csv.gz",
         "rt",
@@ -85,16 +81,27 @@ def clothing(root: Path) -> list[Example]:
         i_text, i_rating = header.index("Review Text"), header.index("Rating")
         for row in reader:
             text = row[i_text].strip()
-            if not text:
-                continue
-            key = f"clothing:{row[0]}"
-            split = split_of(key)
-            bucket = int(hashlib.sha1(key.encode()).hexdigest(), 16) % 10
-            if bucket > 3:
-                continue
-            stars = int(row[i_rating])
-            label = "negative" if stars <= 2 else "neutral" if stars == 3 else "positive"
-            out.append(Example(key, "clothing", text, label, (stars - 1) / 4, split))
+            if text:
+                yield f"clothing:{row[0]}", text, int(row[i_rating])
+
+
+def clothing_bucket(key: str) -> int:
+    """``sha1(key) % 10``, which agrees with :func:`split_of` (``% 5`` of it is the split)."""
+    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 10
+
+
+def clothing(root: Path) -> list[Example]:
+    """Women's clothing reviews: 1-2 stars negative, 3 neutral, 4-5 positive.
+
+    To keep training small only 4 of 10 hash buckets are read: bucket 0 (test), 1 (dev),
+    2 and 3 (train); ``bucket = sha1(key) % 10`` agrees with :func:`split_of`.
+    """
+    out = []
+    for key, text, stars in clothing_rows(root):
+        if clothing_bucket(key) > 3:
+            continue
+        label = "negative" if stars <= 2 else "neutral" if stars == 3 else "positive"
+        out.append(Example(key, "clothing", text, label, (stars - 1) / 4, split_of(key)))
     return out
 
 

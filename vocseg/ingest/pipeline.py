@@ -32,7 +32,7 @@ from vocseg.ingest import mapping as M
 from vocseg.ingest.normalize import ROW_TYPES, BadRecord, Doc, Extractor, Normalizer
 from vocseg.ingest.readers import EXTENSIONS, ReadOptions, estimate_rows, open_reader
 from vocseg.ingest.threads import thread_source
-from vocseg.ingest.writer import Customers, Writer, ensure_source
+from vocseg.ingest.writer import Customers, Writer, ensure_source, widen_spans
 
 ProgressFn = Callable[[int, "int | None"], None]
 #: (normalised rows, bad rows as (file, line, reason, raw), rows read, customers' spans or None)
@@ -133,21 +133,6 @@ _SEEN = {
     "documents": (operator.itemgetter(Doc._fields.index("identity")), operator.itemgetter(Doc._fields.index("created_at"))),
     "transactions": (operator.attrgetter("identity"), operator.attrgetter("occurred_at")),
 }
-
-
-def widen_spans(spans: dict[tuple, list[str]], idents: Iterable[tuple | None], seen: Iterable[str | None]) -> None:
-    """Widen ``spans`` (identity -> [earliest, latest]) by the times ``seen``."""
-    span_of = spans.get
-    for ident, when in zip(idents, seen):
-        if ident is None or not when:
-            continue
-        span = span_of(ident)
-        if span is None:
-            spans[ident] = [when, when]
-        elif when < span[0]:
-            span[0] = when
-        elif when > span[1]:
-            span[1] = when
 
 
 def consume(ctx: Context, batches: Iterable[Batch], writer: Writer) -> None:

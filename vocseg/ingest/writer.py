@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -58,6 +58,21 @@ def _json_list(values: Sequence[Any]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
+def widen_spans(spans: dict[Any, list[str]], idents: Iterable[Any], seen: Iterable[str | None]) -> None:
+    """Widen ``spans`` (identity or customer id -> [earliest, latest]) by the times ``seen``."""
+    span_of = spans.get
+    for ident, when in zip(idents, seen):
+        if ident is None or not when:
+            continue
+        span = span_of(ident)
+        if span is None:
+            spans[ident] = [when, when]
+        elif when < span[0]:
+            span[0] = when
+        elif when > span[1]:
+            span[1] = when
+
+
 class Customers:
     """Resolves identities (customer id, e-mail, handle) to customer ids, creating customers.
 
@@ -95,19 +110,8 @@ class Customers:
                 self._resolve_slow(conn, idents, slow, out)
         if seen is None:
             return out
-        spans = self.spans
-        span_of = spans.get
-        for cid, when in zip(out, seen):
-            if cid is None or not when:
-                continue
-            span = span_of(cid)
-            if span is None:
-                spans[cid] = [when, when]
-            elif when < span[0]:
-                span[0] = when
-            elif when > span[1]:
-                span[1] = when
-        if len(spans) > self.MAX_CACHE:
+        widen_spans(self.spans, out, seen)
+        if len(self.spans) > self.MAX_CACHE:
             self.flush_spans(conn)
         return out
 
