@@ -45,7 +45,7 @@ class ModelsConfig:
     embedding: str = _f(
         "all-MiniLM-L6-v2",
         "Sentence-embedding model: the packaged all-MiniLM-L6-v2; minilm-static, vocseg's "
-        "packaged fast static model (enrich ~6x faster, somewhat weaker needs; see "
+        "packaged fast static model (enrich ~7x faster, somewhat weaker needs; see "
         "vocseg/data/STATIC_CARD.md); a local path; or a hub id (hub ids need internet the "
         "first time).",
     )
