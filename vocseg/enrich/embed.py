@@ -207,10 +207,17 @@ BUILTIN_STATIC_FAMILY = "minilm-static-v2"
 _SIF = 1e-4
 
 
-def distilled_table(embedder: Any, *, batch_size: int = 1024) -> np.ndarray:
+def _sif_weights(vocab_size: int) -> np.ndarray:
+    """model2vec's Zipf/SIF down-weighting of frequent tokens (ids in frequency order)."""
+    inv_rank = 1.0 / np.arange(2, vocab_size + 2)
+    proba = inv_rank / inv_rank.sum()
+    return _SIF / (_SIF + proba)
+
+
+def distilled_table(embedder: Any, *, batch_size: int = 1024, weighted: bool = True) -> np.ndarray:
     """One vector per vocabulary token of a transformer sentence embedder, offline: each token
-    run through the transformer alone (``[CLS] tok [SEP]``, mean-pooled), centred, and
-    down-weighted for frequent tokens with model2vec's Zipf/SIF rule (``sif`` 1e-4)."""
+    run through the transformer alone (``[CLS] tok [SEP]``, mean-pooled), centred, and (with
+    ``weighted``) down-weighted for frequent tokens by :func:`_sif_weights`."""
     import torch
 
     transformer = embedder[0].auto_model
@@ -230,9 +237,7 @@ def distilled_table(embedder: Any, *, batch_size: int = 1024) -> np.ndarray:
             ).last_hidden_state
             out[start : start + len(ids)] = hidden.mean(dim=1).numpy()
     centred = out - out.mean(axis=0, keepdims=True)
-    inv_rank = 1.0 / np.arange(2, vocab_size + 2)
-    proba = inv_rank / inv_rank.sum()
-    return centred * (_SIF / (_SIF + proba))[:, None]
+    return centred * _sif_weights(vocab_size)[:, None] if weighted else centred
 
 
 def _pca(table: np.ndarray, dims: int) -> np.ndarray:
@@ -261,7 +266,8 @@ def distill(embedder: Any, out_dir: str, *, dims: int = 256, batch_size: int = 1
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import Normalize, StaticEmbedding
 
-    reduced = _pca(distilled_table(embedder, batch_size=batch_size), dims)
+    centred = distilled_table(embedder, batch_size=batch_size, weighted=False)
+    reduced = _pca(centred, dims) * _sif_weights(centred.shape[0])[:, None]
     static = StaticEmbedding(embedder.tokenizer, embedding_weights=reduced.astype(np.float32))
     model = SentenceTransformer(modules=[static, Normalize()], device="cpu")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
