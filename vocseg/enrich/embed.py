@@ -117,7 +117,7 @@ def encode(embedder: Any, texts: Sequence[str], batch_size: int | None = None) -
         return np.zeros((0, 0), dtype=np.float32)
     if batch_size is None:
         batch_size = STATIC_BATCH if _is_static(embedder) else TRANSFORMER_BATCH
-    if _is_model2vec(embedder):  # numpy; normalised by construction (see load_static)
+    if _is_model2vec(embedder):  # numpy; normalised by construction (see static_model)
         vecs = np.asarray(
             embedder.encode(
                 [embedding_text(t) for t in texts],
@@ -277,34 +277,49 @@ def distill(embedder: Any, out_dir: str, *, dims: int = 256, batch_size: int = 1
     return info
 
 
-def write_static_table(table: np.ndarray, path: Any, *, dims: int, meta: dict) -> None:
-    """Save a trained token table for :func:`load_static`: PCA to ``dims``, int8 with one
-    float32 scale per token (the cosine to the float table stays above 0.999), and ``meta``."""
+def write_static_table(
+    table: np.ndarray, base: np.ndarray, path: Any, *, meta: dict, bits: int = 5
+) -> None:
+    """Save a trained token table for :func:`static_table` as what training changed: the rows
+    that differ from ``base`` (the :func:`distilled_table` it started from, which anyone with
+    MiniLM can rebuild), each rounded to ``bits`` bits with a float16 scale (5 bits keep the
+    cosine to MiniLM at 0.852 against 0.854 unrounded; see STATIC_CARD.md)."""
     import json
 
-    reduced = _pca(table, dims) if dims < table.shape[1] else table
-    scale = np.abs(reduced).max(axis=1) / 127.0
+    changed = np.flatnonzero(np.abs(table - base).max(axis=1) > 1e-6)
+    rows = table[changed]
+    scale = np.abs(rows).max(axis=1) / (2 ** (bits - 1) - 1)
     scale[scale == 0] = 1.0
-    q = np.round(reduced / scale[:, None]).astype(np.int8)
-    np.savez_compressed(path, q=q, scale=scale.astype(np.float32), meta=np.array(json.dumps(meta)))
+    np.savez_compressed(
+        path,
+        ids=changed.astype(np.int32),
+        q=np.round(rows / scale[:, None]).astype(np.int8),
+        scale=scale.astype(np.float16),
+        meta=np.array(json.dumps(meta)),
+    )
 
 
-def load_static(path: Any, tokenizer_dir: str) -> Any:
-    """The packaged static model as a model2vec ``StaticModel``: the table written by
-    :func:`write_static_table` over MiniLM's tokenizer (``tokenizer_dir``), L2-normalised, no
-    truncation. model2vec is numpy only: loading takes a fraction of a second, with no torch
-    or transformers import, and BERTopic takes it as its embedding model."""
+def static_table(path: Any, base: np.ndarray) -> np.ndarray:
+    """The full token table of a file written by :func:`write_static_table` over its ``base``."""
+    table = np.array(base, dtype=np.float32)
+    with np.load(path) as z:
+        table[z["ids"]] = z["q"].astype(np.float32) * z["scale"].astype(np.float32)[:, None]
+    return table
+
+
+def static_model(table: np.ndarray, tokenizer_dir: str) -> Any:
+    """A model2vec ``StaticModel`` of ``table`` over MiniLM's tokenizer (``tokenizer_dir``),
+    L2-normalised, no truncation. model2vec is numpy only (no torch or transformers import),
+    and BERTopic takes it as its embedding model."""
     from pathlib import Path
 
     from model2vec import StaticModel
     from tokenizers import Tokenizer
 
-    with np.load(path) as z:
-        table = z["q"].astype(np.float32) * z["scale"][:, None]
     tok = Tokenizer.from_file(str(Path(tokenizer_dir) / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
-    return StaticModel(table, tok, normalize=True, max_length=None)
+    return StaticModel(np.asarray(table, dtype=np.float32), tok, normalize=True, max_length=None)
 
 
 def model_family(embedding: str) -> str:
