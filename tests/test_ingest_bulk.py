@@ -17,6 +17,7 @@ import pytest
 from test_ingest_safety import count_docs, env, make_reviews, snapshot
 
 from vocseg import ingest, store
+from vocseg.config import IngestConfig
 from vocseg.errors import SourceError
 from vocseg.ingest import pipeline
 
@@ -155,6 +156,31 @@ def test_a_failing_bulk_load_still_rebuilds_the_indexes(tmp_path: Path) -> None:
     db.conn.close()
     assert pending(path) == []
     assert {name for _, name, _ in indexes(path)} >= set(pipeline.BULK_INDEXES)
+
+
+def test_a_customer_erased_during_a_bulk_load_is_never_linked_to_again(tmp_path: Path) -> None:
+    # bulk mode skips per-row foreign key checks; a `vocseg forget` between two of its
+    # batches must still leave no document pointing at the erased customer
+    data = make_reviews(tmp_path / "reviews.csv", 3_000)  # customer c5 has rows in every batch
+    path = tmp_path / "store.db"
+    db = store.open(path)
+    erased: list[dict[str, int]] = []
+
+    def after_batch(n: int, total: int | None) -> None:
+        if n and not erased:  # the first batch is written
+            other = store.open(path)
+            erased.append(store.forget(other, "c5"))
+            other.conn.close()
+
+    ingest.ingest(db, [data], kind="review", mapping=MAP, bulk=True, cfg=IngestConfig(batch_size=500),
+                  progress=after_batch)
+    assert erased and erased[0]["documents"] > 0
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # checked again after the load
+    assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    # c5's later reviews belong to a customer that exists: c5, seen anew
+    linked = db.execute("SELECT COUNT(*) FROM documents d JOIN customers c ON c.id = d.customer_id "
+                        "WHERE c.external_id = 'c5'").fetchone()[0]
+    assert linked > 0
 
 
 @pytest.mark.slow

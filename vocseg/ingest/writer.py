@@ -10,10 +10,12 @@ batches and a rerun (or a second ingest at the same time) neither loses nor repe
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import sqlite3
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Any
 
 import sqlite_utils
@@ -21,10 +23,12 @@ import sqlite_utils
 from vocseg import store
 from vocseg.ingest.normalize import Cust, Doc, Identity, Txn, identity_keys
 
-_DOC_COLS = ("id", "source_id", "kind", "external_id", "conversation_id", "turn", "role", "customer_id",
-             "author", "title", "text", "created_at", "rating_raw", "rating", "language", "channel", "url",
-             "content_hash", "run_id")
-_INSERT_DOC = f"INSERT INTO documents ({', '.join(_DOC_COLS)}) VALUES ({', '.join('?' * len(_DOC_COLS))})"
+# the columns of a Doc that are columns of documents, by index; the optional ones are left
+# out of a batch's INSERT when none of its rows has a value (see _insert_documents)
+_STORED = tuple(range(Doc._fields.index("content_hash") + 1))
+_OPTIONAL = tuple(Doc._fields.index(f) for f in ("conversation_id", "turn", "role", "author", "title",
+                                                "created_at", "rating_raw", "rating", "language", "channel",
+                                                "url"))
 _UPDATE_DOC = (
     "UPDATE documents SET kind=?, external_id=?, conversation_id=COALESCE(?, conversation_id), "
     "turn=COALESCE(?, turn), role=?, customer_id=COALESCE(?, customer_id), author=?, title=?, text=?, "
@@ -40,6 +44,15 @@ _QUARANTINE = (
     "ON CONFLICT (file, line, reason) DO UPDATE SET run_id = excluded.run_id, raw = excluded.raw, "
     "created_at = excluded.created_at"
 )
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(keep: tuple[int, ...], source_id: int, run_id: int | None) -> str:
+    """INSERT for documents with id, customer_id and the Doc fields at ``keep`` bound."""
+    cols = ", ".join(Doc._fields[j] for j in keep)
+    run = "NULL" if run_id is None else int(run_id)  # integers from the store, never text
+    return (f"INSERT INTO documents (id, customer_id, {cols}, source_id, run_id) "
+            f"VALUES (?, ?, {', '.join('?' * len(keep))}, {int(source_id)}, {run})")
 
 
 def ensure_source(db: sqlite_utils.Database, name: str, kind: str, location: str | None,
@@ -87,6 +100,7 @@ class Customers:
         self.cache: dict[tuple[str, str], int] = {}  # (kind, value) -> customer id
         self.by_identity: dict[tuple, int] = {}  # whole identity tuple already linked -> customer id
         self.spans: dict[int, list[str]] = {}  # customer id -> times seen, written by flush_spans
+        self.version: int | None = None  # PRAGMA data_version when the cache was last checked
 
     def drop_cache(self) -> None:
         self.cache.clear()
@@ -100,9 +114,15 @@ class Customers:
         Also collects the times in ``seen``, if given, for first_seen/last_seen (see
         flush_spans); the ingest pipeline collects them in ``produce`` instead.
         """
-        if len(self.cache) > self.MAX_CACHE or len(self.by_identity) > self.MAX_CACHE:
+        # data_version changes only when another connection commits: then a customer may
+        # have been erased (vocseg forget) or merged, and the cache is checked again. Bulk
+        # loads rely on this, as they skip per-row foreign key checks (pipeline.bulk_load).
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if (version != self.version or len(self.cache) > self.MAX_CACHE
+                or len(self.by_identity) > self.MAX_CACHE):
             self.cache.clear()
             self.by_identity.clear()
+            self.version = version
         out: list[int | None] = list(map(self.by_identity.get, idents))  # None is never a key
         if None in out:
             slow = [i for i, cid in enumerate(out) if cid is None and idents[i] is not None]
@@ -289,8 +309,7 @@ class Writer:
             conn.execute("SAVEPOINT bulk")
             plan = self._plan(conn, docs, cids, {})
             try:
-                if plan[0]:
-                    conn.executemany(_INSERT_DOC, plan[0])
+                self._insert(conn, plan[0])
             except sqlite3.IntegrityError:
                 conn.execute("ROLLBACK TO bulk")
                 conn.execute("RELEASE bulk")
@@ -301,23 +320,42 @@ class Writer:
                 return
         existing = self._existing(conn, "documents", "id, content_hash, title, rating_raw", [d[1] for d in docs])
         plan = self._plan(conn, docs, cids, existing)
-        if plan[0]:
-            conn.executemany(_INSERT_DOC, plan[0])
+        self._insert(conn, plan[0])
         self._finish(conn, plan)
 
+    def _insert(self, conn: sqlite3.Connection, new: tuple[Sequence[int], list[int | None], list[Doc]]) -> None:
+        """INSERT the new documents of a batch: (their ids, customer ids, rows).
+
+        Binding parameters is most of an insert's cost, so the source and run ids are
+        written into the statement and a column that is NULL in every row of the batch
+        (often half of them: a review export has no turns, roles or URLs) is left out.
+        """
+        ids, cids, docs = new
+        if not docs:
+            return
+        keep = tuple(j for j in _STORED if j not in _OPTIONAL
+                     or any(map(operator.is_not, map(operator.itemgetter(j), docs), repeat(None))))
+        conn.executemany(_insert_sql(keep, self.source_id, self.run_id),
+                         [(i, c, *r) for i, c, r in zip(ids, cids, map(operator.itemgetter(*keep), docs))])
+
     def _plan(self, conn: sqlite3.Connection, docs: list[Doc], cids: list[int | None],
-              existing: dict[str, tuple]) -> tuple[list, list, list, list, tuple[int, int, int, int]]:
-        """Decide insert / update / duplicate for each document of a batch."""
+              existing: dict[str, tuple]) -> tuple[tuple, list, list, list, tuple[int, int, int, int]]:
+        """Decide insert / update / duplicate for each document of a batch.
+
+        Returns the new documents as (ids, customer ids, rows), then the updates, attribute
+        rows, reply links and the counts."""
         next_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
         ext_ids = list(map(_EXTERNAL_ID, docs))
         repeats = len(set(ext_ids)) != len(ext_ids)  # an id twice in this batch: track as we go
         if not existing and not repeats:
             return self._plan_new(docs, cids, next_id)
-        inserts: list[tuple[Any, ...]] = []
+        ids: list[int] = []
+        new_cids: list[int | None] = []
+        new_docs: list[Doc] = []
         updates: list[tuple[Any, ...]] = []
         attrs: list[tuple[Any, ...]] = []
         replies: list[tuple[int, str]] = []
-        sid, run_id = self.source_id, self.run_id
+        run_id = self.run_id
         inserted = updated = duplicates = redacted = 0
         for d, cid in zip(docs, cids):
             ext = d[1]
@@ -325,7 +363,9 @@ class Writer:
             if old is None:
                 next_id += 1
                 doc_id = next_id
-                inserts.append((doc_id, sid, *d[:5], cid, *d[5:15], run_id))
+                ids.append(doc_id)
+                new_cids.append(cid)
+                new_docs.append(d)
                 if repeats:
                     existing[ext] = (doc_id, d[14], d[6], d[9])
                 inserted += 1
@@ -343,16 +383,14 @@ class Writer:
                 attrs.append((doc_id, d[16], d[17] or "{}"))
             if d[18] is not None:
                 replies.append((doc_id, d[18]))
-        return inserts, updates, attrs, replies, (inserted, updated, duplicates, redacted)
+        return (ids, new_cids, new_docs), updates, attrs, replies, (inserted, updated, duplicates, redacted)
 
     def _plan_new(self, docs: list[Doc], cids: list[int | None], last_id: int) -> tuple:
         """``_plan`` for a batch of documents all new, with ids after ``last_id`` (bulk loads)."""
-        sid, run_id = self.source_id, self.run_id
         ids = range(last_id + 1, last_id + 1 + len(docs))
-        inserts = [(i, sid, *d[:5], cid, *d[5:15], run_id) for i, d, cid in zip(ids, docs, cids)]
         attrs = [(i, d[16], d[17] or "{}") for i, d in zip(ids, docs) if d[16] is not None or d[17] is not None]
         replies = [(i, d[18]) for i, d in zip(ids, docs) if d[18] is not None]
-        return inserts, [], attrs, replies, (len(docs), 0, 0, sum(map(_REDACTED, docs)))
+        return (ids, cids, docs), [], attrs, replies, (len(docs), 0, 0, sum(map(_REDACTED, docs)))
 
     def _finish(self, conn: sqlite3.Connection, plan: tuple) -> None:
         """Updates, attributes and reply links of a planned batch (its inserts are done)."""
