@@ -35,12 +35,42 @@ def spacy_location(name: str) -> str | Path:
     raise ModelNotFoundError(Errors.E201.format(name=name), code="E201")
 
 
+#: packages whose spaCy pipelines run PyTorch models through thinc
+_TORCH_PIPELINES = ("spacy_transformers", "spacy_curated_transformers")
+
+
+def import_spacy() -> Any:
+    """Import spaCy, without thinc importing PyTorch where no pipeline can use it.
+
+    thinc imports torch whenever it is installed, only to offer PyTorch layers and GPU
+    support: 1.2 s of every command that parses text, two thirds of spaCy's import. The
+    pipelines vocseg runs (en_core_web_sm and its like: tok2vec, tagger, parser, NER) compute
+    with thinc's numpy ops and never use it; only transformer pipelines do, so where their
+    packages are installed spaCy is imported as usual. torch stays importable for
+    sentence-transformers: only thinc has seen it as absent.
+
+    Example: ``spacy = import_spacy()``
+    """
+    import sys
+
+    if "spacy" not in sys.modules and "torch" not in sys.modules and not any(
+            importlib.util.find_spec(p) for p in _TORCH_PIPELINES):
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+        try:
+            import spacy
+        finally:
+            del sys.modules["torch"]
+    import spacy
+
+    return spacy
+
+
 def load_spacy(cfg: ModelsConfig, *, disable: list[str] | None = None, **kwargs: Any):
     """Load the configured spaCy pipeline (package name or folder), offline.
 
     Example: ``nlp = load_spacy(ModelsConfig(), disable=["ner"])``
     """
-    import spacy
+    spacy = import_spacy()
 
     loc = spacy_location(cfg.spacy)
     if isinstance(loc, Path):

@@ -278,14 +278,16 @@ def _customer_documents(db: sqlite_utils.Database, where: str = "", args: Sequen
     return db.execute(sql, list(args)).fetchall()
 
 
-def embeddings(db: sqlite_utils.Database, texts: Sequence[str], embedder: Any, model_id: str) -> np.ndarray:
+def embeddings(db: sqlite_utils.Database, texts: Sequence[str], embedder: Any, model_id: str, *,
+               load: Callable[[], Any] | None = None) -> np.ndarray:
     """Embeddings of documents' ``texts`` (float32, input order), from the enrich cache
-    (computed and cached there if missing); the vectors are of :func:`topic_text`."""
+    (computed and cached there if missing, with ``embedder`` or what ``load`` returns);
+    the vectors are of :func:`topic_text`."""
     from vocseg.enrich import embed
 
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(embed.ensure(db, list(texts), embedder, model_id), dtype=np.float32)
+    return np.asarray(embed.ensure(db, list(texts), embedder, model_id, load=load), dtype=np.float32)
 
 
 def fit(db: sqlite_utils.Database, cfg: Config, *, refit: bool = False, embedder: Any = None,
@@ -485,7 +487,12 @@ def pending(db: sqlite_utils.Database) -> int:
 
 def update(db: sqlite_utils.Database, cfg: Config, *, embedder: Any = None,
            progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Assign new or changed documents with the saved model, without refitting.
+    """Assign new or changed documents to the current topics, without refitting.
+
+    Each joins the active topic with the most similar centroid, or none below the model's
+    threshold: what the saved BERTopic's ``transform`` computes (its topic embeddings are
+    these centroids), without importing BERTopic and loading it, which took most of a
+    small update's time. The embedder is loaded only if a text has no cached embedding.
 
     Example: ``topics.update(db, config.load())["assigned"]``
     """
@@ -500,24 +507,11 @@ def update(db: sqlite_utils.Database, cfg: Config, *, embedder: Any = None,
     progress = progress or (lambda advance, total=None: None)
     progress(0, len(rows))
     with store.run(db, "topics update") as counts:
-        embedder = embedder or models.load_embedder(cfg.models)
-        model, row = load_model(db, embedder)
-        texts = [topic_text(r[1]) for r in rows]
-        emb = embeddings(db, [r[1] for r in rows], embedder, models.embedding_model_id(cfg.models))
-        predicted, _ = model.transform(texts, embeddings=emb)
-        predicted = np.asarray(predicted)
-        mapping = dict(db.execute("SELECT model_topic, topic_id FROM topic_model_topics WHERE model_id = ?",
-                                  [row["id"]]).fetchall())
-        centroids = {int(i): c for i, c in _old_centroids(db).items()}
-        unit = _normalize(emb)
+        emb = embeddings(db, [r[1] for r in rows], embedder, models.embedding_model_id(cfg.models),
+                         load=lambda: models.load_embedder(cfg.models))
+        topic, sim = nearest_topics(_old_centroids(db), emb, row["threshold"])
         now = store.now()
-        out = []
-        for r, k, u in zip(rows, predicted, unit):
-            tid = mapping.get(int(k))
-            c = centroids.get(tid) if tid is not None else None
-            sim = float(u @ (c / (np.linalg.norm(c) or 1.0))) if c is not None else 0.0
-            out.append((r[0], tid if sim >= row["threshold"] else None, sim, r[2], row["id"],
-                        counts["run_id"], now))
+        out = [(r[0], t, s, r[2], row["id"], counts["run_id"], now) for r, t, s in zip(rows, topic, sim)]
         with store.transaction(db):
             db.conn.executemany(
                 "INSERT OR REPLACE INTO document_topics (document_id, topic_id, similarity, "
@@ -528,6 +522,20 @@ def update(db: sqlite_utils.Database, cfg: Config, *, embedder: Any = None,
         counts.update(model_id=row["id"], documents=len(rows), assigned=len(rows) - n_un,
                       unassigned=n_un, seconds=round(time.monotonic() - started, 1))
     return dict(counts)
+
+
+def nearest_topics(centroids: dict[int, np.ndarray], emb: np.ndarray,
+                   threshold: float) -> tuple[list[int | None], list[float]]:
+    """For each row of ``emb``: the topic id of the most cosine-similar centroid (None when
+    below ``threshold`` or there is no centroid) and that similarity."""
+    if not centroids or not len(emb):
+        return [None] * len(emb), [0.0] * len(emb)
+    ids = sorted(centroids)
+    sims = _normalize(emb) @ _normalize(np.stack([centroids[i] for i in ids])).T
+    best = sims.argmax(axis=1)
+    top = sims[np.arange(len(emb)), best]
+    return ([ids[b] if s >= threshold else None for b, s in zip(best.tolist(), top.tolist())],
+            [float(s) for s in top.tolist()])
 
 
 def list_topics(db: sqlite_utils.Database, *, all: bool = False) -> list[dict[str, Any]]:

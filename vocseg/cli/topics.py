@@ -50,7 +50,7 @@ def fit(
 
 
 def update(ctx: typer.Context, json: JsonOpt = False) -> None:
-    """Assign new or changed documents to topics with the saved model (no refit).
+    """Assign new or changed documents to the fitted topics by nearest centroid (no refit).
 
     Example: vocseg topics update --json
     """

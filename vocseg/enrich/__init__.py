@@ -32,8 +32,9 @@ from vocseg.enrich import embed, needs, sentiment
 
 ProgressFn = Callable[[int, int | None], None]
 
-#: below this many documents, worker processes cost more than they save
-MIN_DOCS_FOR_WORKERS = 400
+#: below this many documents, worker processes cost more than they save (forking them takes
+#: ~30 ms; 50 review-length texts parse in 0.39 s in-process, 0.24 s in two workers)
+MIN_DOCS_FOR_WORKERS = 50
 #: documents read from the store and handed to the parser workers at a time
 PAGE = 2000
 

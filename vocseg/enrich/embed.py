@@ -153,10 +153,12 @@ def ensure(
     hashes: Sequence[str] | None = None,
     batch_size: int | None = None,
     on_computed: Callable[[int], None] | None = None,
+    load: Callable[[], Any] | None = None,
 ) -> np.ndarray:
     """Vectors for ``texts`` (float32, input order): cached ones read, missing ones computed and stored.
 
-    ``embedder`` may be ``None`` when every text is already cached (nothing is computed).
+    ``embedder`` may be ``None`` when every text is already cached (nothing is computed), or
+    when ``load`` returns it: then it is loaded only if a text is missing.
 
     Example: ``vecs = embed.ensure(db, ["late delivery"], embedder, "all-MiniLM-L6-v2")``
     """
@@ -167,6 +169,8 @@ def ensure(
         if h not in found and h not in todo:
             todo[h] = t
     if todo:
+        if embedder is None and load is not None:
+            embedder = load()
         if embedder is None:
             raise ValueError(
                 f"{len(todo)} texts have no cached {model_id} embedding and no embedder was given"

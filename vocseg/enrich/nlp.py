@@ -31,6 +31,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from vocseg.models import import_spacy
+
+import_spacy()  # first, so that thinc does not import torch (see there)
+
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -250,7 +254,7 @@ class AspectExtractor:
         start = parts[0].idx
         end = tok.idx + len(tok.text)
         lemma = " ".join(t.lemma_.lower() if t is tok else t.lower_ for t in parts)
-        text = tok.doc.text[start:end]
+        text = tok.doc[parts[0].i : tok.i + 1].text  # not doc.text[start:end]: that joins every token
         return lemma, text, start, end
 
     @staticmethod
@@ -400,10 +404,9 @@ class LexiconFeatures:
         return [s["compound"], s["pos"], s["neg"], s["neu"]]
 
     def __call__(self, doc: Doc) -> Doc:
-        whole = self.features(doc.text)
-        sents = [
-            whole if r["text"] == doc.text else self.features(r["text"]) for r in sent_records(doc)
-        ]
+        text = doc.text  # joins every token: once per Doc, not once per sentence
+        whole = self.features(text)
+        sents = [whole if r["text"] == text else self.features(r["text"]) for r in sent_records(doc)]
         doc._.set(LEX_EXT, {"doc": whole, "sents": sents})
         return doc
 
@@ -495,7 +498,9 @@ def parser(
         def parse_pool(texts: list[str]) -> Iterator[dict]:
             # imap hands the parts to the workers now, not on the first next(): a caller can
             # queue its next page before consuming this one, so the workers never wait for it
-            parts = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+            # a small call is shared evenly, so that every worker has a part
+            size = max(1, min(batch_size, -(-len(texts) // n_process)))
+            parts = [texts[i : i + size] for i in range(0, len(texts), size)]
             results = pool.imap(_parse_chunk, parts, chunksize=1)
             return (rec for recs in results for rec in recs)
 

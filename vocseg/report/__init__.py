@@ -30,15 +30,14 @@ def bring_up_to_date(db: sqlite_utils.Database, cfg: Config, *,
                      progress: ProgressFn | None = None) -> dict[str, Any]:
     """Enrich new documents, assign them to topics (fitting the first time), then re-segment
     customers when anything segments read has changed."""
-    from vocseg import enrich, models, segments, topics
+    from vocseg import enrich, segments, topics
 
     done: dict[str, Any] = {"enrich": enrich.enrich(db, cfg, progress=progress)}
     if topics.current_model(db) is None:
         if db.execute("SELECT COUNT(*) FROM documents WHERE role IS NOT 'agent'").fetchone()[0] >= topics.MIN_DOCUMENTS:
             done["topics"] = topics.fit(db, cfg, progress=progress)
     elif topics.pending(db):
-        done["topics"] = topics.update(db, cfg, embedder=models.load_embedder(cfg.models),
-                                       progress=progress)
+        done["topics"] = topics.update(db, cfg, progress=progress)
     if db.execute("SELECT 1 FROM customers LIMIT 1").fetchone():
         seg = segments.update(db, cfg, progress=progress)
         if seg is not None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from threadpoolctl import threadpool_limits
 
 SILHOUETTE_TOLERANCE = 0.01
@@ -72,8 +72,10 @@ def text_profiles(
         axis /= max(float(np.linalg.norm(axis)), 1e-9)
         v -= np.outer(v @ axis, axis)
     codes, ids = pd.factorize(meta["customer_id"])
-    sums = np.zeros((len(ids), v.shape[1]), dtype=np.float64)
-    np.add.at(sums, codes, v)
+    # per-customer sums, in document order within each customer (as np.add.at, 2x faster)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(ids)))
+    sums = np.add.reduceat(v[order].astype(np.float64), starts, axis=0)
     sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
     n = min(components, len(ids) - 1, v.shape[1])
     if n < 2:
@@ -167,12 +169,13 @@ def _fit(
     pick = rng.choice(len(values), size=min(len(values), 5000), replace=False)
     sample = values[pick]
     sil = rng.choice(len(sample), size=min(len(sample), 2500), replace=False)
+    distances = pairwise_distances(sample[sil])  # once for every k, not once per k
     scores = {}
     for k in range(2, max(2, min(max_clusters, len(values) - 1)) + 1):
         km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(sample)
         if len(set(km.labels_[sil])) < 2:
             continue
-        scores[k] = float(silhouette_score(sample[sil], km.labels_[sil]))
+        scores[k] = float(silhouette_score(distances, km.labels_[sil], metric="precomputed"))
     if not scores:
         return None
     # parsimony: the fewest clusters whose silhouette is within SILHOUETTE_TOLERANCE of the

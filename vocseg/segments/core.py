@@ -450,13 +450,13 @@ def update(
     validate(cfg.segments)  # refuse a bad config before any work
     if db.conn.execute("SELECT 1 FROM documents LIMIT 1").fetchone():
         # imported here: they pull in the NLP stack, needed only when there are documents
-        from vocseg import enrich, models, topics
+        from vocseg import enrich, topics
 
         enrich.enrich(db, cfg, progress=progress)
         # topics feed the topic features; assign new documents if a topic model exists (fitting
         # the first model is `vocseg topics fit`'s or `vocseg report`'s job, not this stage's)
         if topics.current_model(db) is not None and topics.pending(db):
-            topics.update(db, cfg, embedder=models.load_embedder(cfg.models), progress=progress)
+            topics.update(db, cfg, progress=progress)
     if not force:
         row = db.conn.execute(
             "SELECT counts FROM runs WHERE command = 'segment' AND status = 'ok' ORDER BY id DESC LIMIT 1"
