@@ -101,6 +101,17 @@ def test_fit_assigns_most_documents_to_labelled_topics(fitted):
         assert t["keywords"] and len(t["representative_documents"]) >= 1
 
 
+def test_umaps_compiled_code_is_kept_for_the_next_run(fitted):
+    """UMAP compiles most of its functions again in every new process unless numba caches
+    them (25-30 s of a 20k-document fit); the fit just run must have left them on disk."""
+    from umap import umap_
+
+    fn = umap_.smooth_knn_dist  # used by every UMAP fit
+    assert fn.stats.cache_hits or fn.stats.cache_misses  # caching is on for it
+    kept = list(Path(fn.stats.cache_path).glob("umap_.smooth_knn_dist-*.nbi"))
+    assert kept, f"no cache index in {fn.stats.cache_path}"
+
+
 def test_labels_are_2_to_4_words_free_of_stop_words(fitted):
     db = store.open(fitted[0])
     labels = [t["label"] for t in topics.list_topics(db)]
