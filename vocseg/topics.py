@@ -126,7 +126,8 @@ def keep_compiled_umap() -> int:
     load them from the cache that those libraries' own cached functions use (``__pycache__``
     beside them, else numba's user-wide cache); numba checks their source files and its own
     version before reusing anything. A few functions numba cannot cache (they hold ctypes
-    pointers) still compile each time; its warning about them is silenced.
+    pointers) still compile each time; its warning about them is silenced. Where no cache
+    location is writable, everything compiles as before.
     """
     import sys
     import warnings
@@ -143,7 +144,10 @@ def keep_compiled_umap() -> int:
             continue
         for obj in list(vars(module).values()):
             if isinstance(obj, Dispatcher) and isinstance(obj._cache, NullCache):
-                obj.enable_caching()
+                try:
+                    obj.enable_caching()
+                except RuntimeError:  # no writable cache location: compile as before
+                    return switched
                 switched += 1
     return switched
 
