@@ -39,21 +39,24 @@ def spacy_location(name: str) -> str | Path:
 _TORCH_PIPELINES = ("spacy_transformers", "spacy_curated_transformers")
 
 
-def import_spacy() -> Any:
-    """Import spaCy, without thinc importing PyTorch where no pipeline can use it.
+def import_spacy(cfg: ModelsConfig | None = None) -> Any:
+    """Import spaCy; where the configured embedder runs without PyTorch (``minilm-static``),
+    without thinc importing PyTorch either.
 
     thinc imports torch whenever it is installed, only to offer PyTorch layers and GPU
     support: 1.2 s of every command that parses text, two thirds of spaCy's import. The
     pipelines vocseg runs (en_core_web_sm and its like: tok2vec, tagger, parser, NER) compute
     with thinc's numpy ops and never use it; only transformer pipelines do, so where their
-    packages are installed spaCy is imported as usual. torch stays importable for
-    sentence-transformers: only thinc has seen it as absent.
+    packages are installed spaCy is imported as usual. With a torch embedder (MiniLM) torch
+    is imported anyway, so there is nothing to save and spaCy is imported as usual there too.
+    torch stays importable: only thinc has seen it as absent.
 
-    Example: ``spacy = import_spacy()``
+    Example: ``spacy = import_spacy(cfg.models)``
     """
     import sys
 
-    if "spacy" not in sys.modules and "torch" not in sys.modules and not any(
+    torch_free = cfg is not None and cfg.embedding == "minilm-static"
+    if torch_free and "spacy" not in sys.modules and "torch" not in sys.modules and not any(
             importlib.util.find_spec(p) for p in _TORCH_PIPELINES):
         sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
         try:
@@ -70,7 +73,7 @@ def load_spacy(cfg: ModelsConfig, *, disable: list[str] | None = None, **kwargs:
 
     Example: ``nlp = load_spacy(ModelsConfig(), disable=["ner"])``
     """
-    spacy = import_spacy()
+    spacy = import_spacy(cfg)
 
     loc = spacy_location(cfg.spacy)
     if isinstance(loc, Path):

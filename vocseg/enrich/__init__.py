@@ -103,6 +103,7 @@ def load_models(cfg: Config, *, embedder: bool = True) -> Models:
     ``embedder=False`` leaves ``Models.embedder`` as ``None`` for the caller to load later
     (:func:`enrich` forks its parser workers first, so they do not carry the embedder and
     parse while it loads)."""
+    models.import_spacy(cfg.models)  # before vocseg.enrich.nlp imports it: maybe without torch
     from vocseg.enrich import nlp
 
     family = embed.model_family(cfg.models.embedding)

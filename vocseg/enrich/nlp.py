@@ -31,10 +31,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from vocseg.models import import_spacy
-
-import_spacy()  # first, so that thinc does not import torch (see there)
-
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
