@@ -208,19 +208,33 @@ def _centroids(unit: np.ndarray, raw: np.ndarray) -> dict[int, np.ndarray]:
     return {int(k): unit[raw == k].mean(axis=0) for k in np.unique(raw) if k >= 0}
 
 
-def _assign_rest(unit: np.ndarray, sample: np.ndarray, raw: np.ndarray, chunk: int = 20_000) -> np.ndarray:
+def nearest_centroid(unit: np.ndarray, centroids: dict[int, np.ndarray], rows: np.ndarray | None = None,
+                     chunk: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows`` of ``unit`` (L2-normalised embeddings; all rows when None): the id
+    of the most cosine-similar of ``centroids`` (not empty) and that similarity. In chunks, so
+    memory stays at chunk x topics."""
+    rows = np.arange(len(unit)) if rows is None else rows
+    ids = np.array(sorted(centroids))
+    cent = _normalize(np.stack([centroids[k] for k in ids]))
+    best = np.empty(len(rows), dtype=ids.dtype)
+    top = np.empty(len(rows), dtype=np.float32)
+    for lo in range(0, len(rows), chunk):
+        sims = unit[rows[lo : lo + chunk]] @ cent.T
+        j = np.argmax(sims, axis=1)
+        best[lo : lo + chunk] = ids[j]
+        top[lo : lo + chunk] = sims[np.arange(len(j)), j]
+    return best, top
+
+
+def _assign_rest(unit: np.ndarray, sample: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """Topics for all documents: ``raw`` for the fitted ``sample``, the nearest of the sample's
-    topic centroids for the others (in chunks, so memory stays at chunk x topics)."""
+    topic centroids for the others."""
     full = np.full(len(unit), -1, dtype=raw.dtype)
     full[sample] = raw
     seeds = _centroids(unit[sample], raw)
     if seeds:
-        ids = np.array(sorted(seeds))
-        cent = _normalize(np.stack([seeds[k] for k in ids]))
         rest = np.setdiff1d(np.arange(len(unit)), sample)
-        for lo in range(0, len(rest), chunk):
-            part = rest[lo : lo + chunk]
-            full[part] = ids[np.argmax(unit[part] @ cent.T, axis=1)]
+        full[rest] = nearest_centroid(unit, seeds, rest)[0]
     return full
 
 
@@ -568,11 +582,8 @@ def nearest_topics(centroids: dict[int, np.ndarray], emb: np.ndarray,
     below ``threshold`` or there is no centroid) and that similarity."""
     if not centroids or not len(emb):
         return [None] * len(emb), [0.0] * len(emb)
-    ids = sorted(centroids)
-    sims = _normalize(emb) @ _normalize(np.stack([centroids[i] for i in ids])).T
-    best = sims.argmax(axis=1)
-    top = sims[np.arange(len(emb)), best]
-    return ([ids[b] if s >= threshold else None for b, s in zip(best.tolist(), top.tolist())],
+    best, top = nearest_centroid(_normalize(emb), centroids)
+    return ([int(b) if s >= threshold else None for b, s in zip(best.tolist(), top.tolist())],
             [float(s) for s in top.tolist()])
 
 

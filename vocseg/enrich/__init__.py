@@ -103,13 +103,12 @@ def load_models(cfg: Config, *, embedder: bool = True) -> Models:
     ``embedder=False`` leaves ``Models.embedder`` as ``None`` for the caller to load later
     (:func:`enrich` forks its parser workers first, so they do not carry the embedder and
     parse while it loads)."""
-    models.import_spacy(cfg.models)  # before vocseg.enrich.nlp imports it: maybe without torch
-    from vocseg.enrich import nlp
-
     family = embed.model_family(cfg.models.embedding)
     clf = sentiment.load_model(family, cfg.enrich.sentiment_model or None)  # fails fast (E210)
     disable = [] if cfg.enrich.entities else ["ner"]
-    spacy_nlp = models.load_spacy(cfg.models, disable=disable)
+    spacy_nlp = models.load_spacy(cfg.models, disable=disable)  # imports spaCy (see import_spacy)
+    from vocseg.enrich import nlp  # after: it imports spaCy too
+
     nlp.add_components(spacy_nlp)
     return Models(
         spacy_nlp,
