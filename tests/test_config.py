@@ -38,6 +38,15 @@ def test_bad_config_names_the_problem(tmp_path, text, code):
     assert str(p) in str(exc.value)
 
 
+def test_a_value_outside_the_keys_choices_names_them(tmp_path):
+    p = tmp_path / "vocseg.toml"
+    p.write_text('[models]\nprecision = "fp8"\n')
+    with pytest.raises(ConfigError, match="E012") as exc:
+        config.load(p)
+    assert "models.precision" in str(exc.value) and "auto, float32, bfloat16" in str(exc.value)
+    assert config.load(p, overrides={"models.precision": "float32"}).models.precision == "float32"
+
+
 def test_missing_explicit_config_file(tmp_path):
     with pytest.raises(ConfigError, match="E014"):
         config.load(tmp_path / "absent.toml")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import random
 
+import numpy as np
 import pytest
 from conftest import shared_corpus
 
@@ -272,6 +274,19 @@ def test_enrich_writes_every_table_and_reruns_do_no_model_work(db, loaded):
     assert changed["documents"] == 1
     full = enrich.enrich(db, cfg, all=True, loaded=loaded)
     assert full["documents"] == 5 and full["embeddings_computed"] == 0
+
+
+def test_bfloat16_vectors_stay_within_the_stores_float16_of_float32(models_cfg):
+    from vocseg import models
+
+    assert not models.uses_bfloat16(dataclasses.replace(models_cfg, precision="float32"))
+    assert not models.uses_bfloat16(dataclasses.replace(models_cfg, device="cuda"))
+    assert models.uses_bfloat16(dataclasses.replace(models_cfg, precision="bfloat16"))
+    f32 = models.load_embedder(dataclasses.replace(models_cfg, precision="float32"))
+    b16 = models.load_embedder(dataclasses.replace(models_cfg, precision="bfloat16"))
+    texts = [r["text"] for r in RECORDS] + ["ok", "The seat was broken and nobody cared. " * 12]
+    a, b = embed.encode(f32, texts), embed.encode(b16, texts)
+    assert b.dtype == np.float32 and float((a * b).sum(axis=1).min()) > 0.999
 
 
 def test_a_killed_run_resumes_where_it_stopped(db, loaded):

@@ -107,11 +107,50 @@ def load_embedder(cfg: ModelsConfig):
 
     _quiet_hf()
     try:
-        return SentenceTransformer(loc, device=cfg.device)
+        model = SentenceTransformer(loc, device=cfg.device)
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one actionable line
         raise ModelNotFoundError(
             Errors.E202.format(name=cfg.embedding, reason=str(exc).splitlines()[0][:200]), code="E202"
         ) from None
+    if uses_bfloat16(cfg):
+        _run_in_bfloat16(model)
+    return model
+
+
+def uses_bfloat16(cfg: ModelsConfig) -> bool:
+    """Whether a transformer embedder runs in bfloat16 (``[models] precision``): ``auto`` on a
+    CPU with native bfloat16 instructions (AVX512-BF16 or AMX), where it is 1.5-1.9x faster
+    than float32; without them PyTorch emulates bfloat16, which is slower."""
+    if cfg.device != "cpu" or cfg.precision == "float32":
+        return False
+    if cfg.precision == "bfloat16":
+        return True
+    import torch
+
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # an older or unusual build: keep float32
+        return False
+
+
+def _run_in_bfloat16(model: Any) -> None:
+    """Run ``model``'s forward pass under CPU autocast to bfloat16: matrix products in bfloat16,
+    normalisations and the pooled output in float32. Weights stay float32, so vectors keep a
+    cosine above 0.9999 to float32 ones (measured on 1,000 benchmark documents), closer than
+    the float16 the store keeps them in. Set on the instance, so every caller gets it,
+    BERTopic's keyword embedding included."""
+    import functools
+
+    import torch
+
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def in_bfloat16(*args: Any, **kwargs: Any) -> Any:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return forward(*args, **kwargs)
+
+    model.forward = in_bfloat16
 
 
 def cache_dir() -> Path:

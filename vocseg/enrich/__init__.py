@@ -207,6 +207,12 @@ def enrich(
             if m.embedder is None:  # the workers parse the first page meanwhile
                 m.embedder = models.load_embedder(cfg.models)
             summary["model_load_seconds"] = round(time.perf_counter() - t_load, 3)
+            # with a static embedder the workers parse the next page while this process works
+            # through the current one; a transformer's threads need both cores to themselves
+            # (beside two busy parser processes it embeds 4x slower), so pages take turns
+            ahead = embed.is_static(m.embedder)
+            if not ahead:
+                parsed = list(parsed)
             ctx = _Context(
                 db,
                 m,
@@ -226,9 +232,8 @@ def enrich(
                     needs.as_rows(taxonomy, m.family, threshold, store.now()),
                 )
             while page:
-                # queue the next page for the workers before working through this one
                 following = next(pages, None)
-                queued = parse([r[1] for r in following]) if following else iter(())
+                queued = parse([r[1] for r in following]) if following and ahead else None
                 chunk: list[tuple[tuple, dict]] = []
                 for row, rec in zip(page, parsed, strict=True):
                     chunk.append((row, rec))
@@ -241,6 +246,8 @@ def enrich(
                     _write(db, _process(chunk, ctx), summary)
                     if progress:
                         progress(len(chunk), None)
+                if following and not ahead:
+                    queued = list(parse([r[1] for r in following]))
                 page, parsed = following, queued
         seconds = time.perf_counter() - t0
         summary.update(

@@ -101,7 +101,8 @@ def _is_model2vec(embedder: Any) -> bool:
     return type(embedder).__module__.startswith("model2vec")
 
 
-def _is_static(embedder: Any) -> bool:
+def is_static(embedder: Any) -> bool:
+    """Whether ``embedder`` is a static (token table) model: model2vec's or sentence-transformers'."""
     if _is_model2vec(embedder):
         return True
     try:
@@ -116,7 +117,7 @@ def encode(embedder: Any, texts: Sequence[str], batch_size: int | None = None) -
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     if batch_size is None:
-        batch_size = STATIC_BATCH if _is_static(embedder) else TRANSFORMER_BATCH
+        batch_size = STATIC_BATCH if is_static(embedder) else TRANSFORMER_BATCH
     if _is_model2vec(embedder):  # numpy; normalised by construction (see static_model)
         vecs = np.asarray(
             embedder.encode(
