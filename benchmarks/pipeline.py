@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -212,6 +213,15 @@ def vocseg_steps(
     ]
 
 
+def _uses_bfloat16(env: dict) -> bool:
+    """Whether vocseg runs MiniLM in bfloat16 on this CPU, asked of a child process: importing
+    torch here would make this process big, and every child forked from it starts with its
+    pages (wait4's peak RSS of a small step would show this process's)."""
+    code = "from vocseg import models, config; print(models.uses_bfloat16(config.ModelsConfig()))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip() == "True"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -229,9 +239,6 @@ def main() -> None:
     if args._plain:
         plain_bertopic(Path(args._plain[0]), Path(args._plain[1]), *args._plain[2:])
         return
-
-    from vocseg import models
-    from vocseg.config import ModelsConfig
 
     rows = draw(args.docs + args.docs // 100)
     main_rows, extra_rows = rows[: args.docs], rows[args.docs :]
@@ -265,7 +272,7 @@ def main() -> None:
         plains = [("plain_bertopic", "all-MiniLM-L6-v2", "float32")]
         if args.profile == "fast":
             plains.append(("plain_bertopic_same_model", "minilm-static", "float32"))
-        elif models.uses_bfloat16(ModelsConfig()):
+        elif _uses_bfloat16(env):
             # and with the bfloat16 arithmetic vocseg runs MiniLM in on this CPU
             plains.append(("plain_bertopic_same_backend", "all-MiniLM-L6-v2", "bfloat16"))
         for key, embedding, precision in [] if args.skip_plain else plains:

@@ -165,9 +165,10 @@ def _pipeline(name: str, d: dict) -> list[Row]:
     if d.get("profile") and d["profile"] != "default":
         figs.insert(0, f"profile {d['profile']}")
     if p:
+        precision = f", {p['precision']}" if p.get("precision") else ""
         figs.append(
-            f"plain BERTopic ({p.get('embedding', 'all-MiniLM-L6-v2')}) {num(p.get('seconds'))} s, "
-            f"peak RSS {num(p.get('peak_rss_mb'))} MB, NMI {num(p.get('nmi'))}"
+            f"plain BERTopic ({p.get('embedding', 'all-MiniLM-L6-v2')}{precision}) "
+            f"{num(p.get('seconds'))} s, peak RSS {num(p.get('peak_rss_mb'))} MB, NMI {num(p.get('nmi'))}"
         )
     if d.get("ratio_vocseg_over_plain") is not None:
         figs.append(f"vocseg / plain time {num(d['ratio_vocseg_over_plain'])}x")
@@ -177,6 +178,13 @@ def _pipeline(name: str, d: dict) -> list[Row]:
             f"plain BERTopic with vocseg's model ({same.get('embedding')}) "
             f"{num(same.get('seconds'))} s, NMI {num(same.get('nmi'))}: vocseg / it "
             f"{num(d.get('ratio_vocseg_over_plain_same_model'))}x"
+        )
+    backend = d.get("plain_bertopic_same_backend") or {}
+    if backend:
+        figs.append(
+            f"plain BERTopic with vocseg's {backend.get('precision')} MiniLM "
+            f"{num(backend.get('seconds'))} s, NMI {num(backend.get('nmi'))}: vocseg / it "
+            f"{num(d.get('ratio_vocseg_over_same_backend'))}x"
         )
     if u.get("fraction_of_full_run") is not None:
         more = f" ({num(u['docs'])} more documents)" if u.get("docs") else ""
