@@ -172,20 +172,19 @@ def _pipeline(name: str, d: dict) -> list[Row]:
         )
     if d.get("ratio_vocseg_over_plain") is not None:
         figs.append(f"vocseg / plain time {num(d['ratio_vocseg_over_plain'])}x")
-    same = d.get("plain_bertopic_same_model") or {}
-    if same:
-        figs.append(
-            f"plain BERTopic with vocseg's model ({same.get('embedding')}) "
-            f"{num(same.get('seconds'))} s, NMI {num(same.get('nmi'))}: vocseg / it "
-            f"{num(d.get('ratio_vocseg_over_plain_same_model'))}x"
-        )
-    backend = d.get("plain_bertopic_same_backend") or {}
-    if backend:
-        figs.append(
-            f"plain BERTopic with vocseg's {backend.get('precision')} MiniLM "
-            f"{num(backend.get('seconds'))} s, NMI {num(backend.get('nmi'))}: vocseg / it "
-            f"{num(d.get('ratio_vocseg_over_same_backend'))}x"
-        )
+    for kind in ("same_model", "same_backend"):
+        same = d.get(f"plain_bertopic_{kind}") or {}
+        if same:
+            what = (
+                f"vocseg's model ({same.get('embedding')})"
+                if kind == "same_model"
+                else f"vocseg's {same.get('precision')} MiniLM"
+            )
+            figs.append(
+                f"plain BERTopic with {what} {num(same.get('seconds'))} s, "
+                f"NMI {num(same.get('nmi'))}: vocseg / it "
+                f"{num(d.get(f'ratio_vocseg_over_plain_{kind}'))}x"
+            )
     if u.get("fraction_of_full_run") is not None:
         more = f" ({num(u['docs'])} more documents)" if u.get("docs") else ""
         figs.append(
