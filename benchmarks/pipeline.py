@@ -11,9 +11,12 @@ gold labels, and the update's time as a fraction of the full run.
 
 ``--profile fast`` runs vocseg with the packaged fast embedding model (``[models] embedding =
 "minilm-static"``, ``[enrich] entities = false``, a vocseg.toml in the work folder). Plain
-BERTopic always runs with BERTopic's default model, all-MiniLM-L6-v2 (what a notebook gets);
-with a fast profile it also runs a second time with the same static model as vocseg
-(``plain_bertopic_same_model``), so both readings of "the same embedding model" are printed.
+BERTopic always runs with BERTopic's default model, all-MiniLM-L6-v2, in float32 (what a
+notebook gets); with a fast profile it also runs a second time with the same static model as
+vocseg (``plain_bertopic_same_model``), so both readings of "the same embedding model" are
+printed. With the default profile on a CPU where vocseg runs MiniLM in bfloat16 (``[models]
+precision = "auto"``), plain BERTopic also runs with that bfloat16 MiniLM
+(``plain_bertopic_same_backend``).
 
     python benchmarks/pipeline.py --docs 20000
     python benchmarks/pipeline.py --docs 20000 --profile fast
