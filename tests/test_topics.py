@@ -135,6 +135,13 @@ def test_a_small_fit_hands_umap_the_neighbours_it_would_find_itself(tweets, embe
         assert all(d[-1] - dj < 1e-5 for j, dj in zip(ours, d, strict=True) if j not in set(own))
 
 
+def test_cluster_selection_is_handed_to_hdbscan():
+    for method in ("eom", "leaf"):
+        cfg = config.load(overrides={"topics.cluster_selection": method})
+        model = topics.build_model(1000, cfg.topics, None)
+        assert model.hdbscan_model.cluster_selection_method == method
+
+
 def test_labels_are_2_to_4_words_free_of_stop_words(fitted):
     db = store.open(fitted[0])
     labels = [t["label"] for t in topics.list_topics(db)]

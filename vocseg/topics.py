@@ -201,7 +201,7 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
         umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
                         random_state=cfg.seed, low_memory=True),
         hdbscan_model=HDBSCAN(min_cluster_size=size, min_samples=min(size, 5), metric="euclidean",
-                              cluster_selection_method="eom", prediction_data=False),
+                              cluster_selection_method=cfg.cluster_selection, prediction_data=False),
         vectorizer_model=CountVectorizer(stop_words=stop, ngram_range=(1, cfg.ngram_max),
                                          token_pattern=TOKEN_PATTERN, preprocessor=_preprocess,
                                          max_features=50_000),
