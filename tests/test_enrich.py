@@ -289,6 +289,32 @@ def test_bfloat16_vectors_stay_within_the_stores_float16_of_float32(models_cfg):
     assert b.dtype == np.float32 and float((a * b).sum(axis=1).min()) > 0.999
 
 
+def test_texts_the_model_sees_alike_are_encoded_once_and_stored_under_each_hash(db, embedder):
+    texts = ["@united lost my bag again", "@delta lost my bag again", "lost my bag again",
+             "Lost my bag https://t.co/x1", "lost my bag again"]
+    seen: list[str] = []
+
+    class Counting:  # the real model, counting what it is asked to encode
+        def __getattr__(self, name):
+            return getattr(embedder, name)
+
+        def __getitem__(self, i):
+            return embedder[i]
+
+        def encode(self, inputs, **kw):
+            seen.extend(inputs)
+            return embedder.encode(inputs, **kw)
+
+    vecs = embed.ensure(db, texts, Counting(), "all-MiniLM-L6-v2")
+    assert sorted(seen) == ["Lost my bag", "lost my bag again"]
+    assert np.allclose(vecs[0], vecs[1]) and np.allclose(vecs[0], vecs[2]) and np.allclose(vecs[2], vecs[4])
+    assert float(vecs[0] @ vecs[3]) < 0.999
+    stored = embed.load(db, [embed.content_hash(t) for t in texts[:4]], "all-MiniLM-L6-v2")
+    assert np.allclose(stored, vecs[:4])
+    alone = embed.encode(embedder, ["@united lost my bag again"])[0]
+    assert float(alone @ vecs[0]) > 0.999
+
+
 def test_a_killed_run_resumes_where_it_stopped(db, loaded):
     _store(db)
     cfg = config.load(overrides={"enrich.batch_size": 2})

@@ -117,7 +117,8 @@ def test_umaps_compiled_code_is_kept_for_the_next_run(fitted):
 def test_a_small_fit_hands_umap_the_neighbours_it_would_find_itself(tweets, embedder):
     """Below 4,096 documents UMAP computes every pairwise distance, calling its numba cosine
     from Python once per pair (5 s of a 12 s fit of 3,000 documents); vocseg gives it the same
-    exact neighbours from one matrix product instead."""
+    exact neighbours from matrix products instead (and up to 30,000, where UMAP's approximate
+    search would compile for 11 s first)."""
     from sklearn.metrics import pairwise_distances
     from umap.distances import cosine
     from umap.umap_ import nearest_neighbors
@@ -140,6 +141,28 @@ def test_cluster_selection_is_handed_to_hdbscan():
         cfg = config.load(overrides={"topics.cluster_selection": method})
         model = topics.build_model(1000, cfg.topics, None)
         assert model.hdbscan_model.cluster_selection_method == method
+
+
+def test_max_topic_share_caps_hdbscans_clusters_and_zero_lifts_it():
+    cfg = config.load()
+    assert topics.build_model(20_000, cfg.topics, None).hdbscan_model.max_cluster_size == 5_000
+    off = config.load(overrides={"topics.max_topic_share": 0})
+    assert topics.build_model(20_000, off.topics, None).hdbscan_model.max_cluster_size == 0
+
+
+def test_the_cap_never_turns_a_large_theme_without_sub_clusters_into_noise():
+    """A corpus that is mostly one complaint: 600 of 1,000 points in one tight cluster. Capped
+    at 250, plain HDBSCAN leaves those 600 as noise; vocseg's keeps them as one topic."""
+    from hdbscan import HDBSCAN
+
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(0, 0.3, (600, 5))] + [rng.normal(c, 0.3, (100, 5)) for c in (5, 10, 15, 20)])
+    plain = HDBSCAN(min_cluster_size=16, min_samples=5, max_cluster_size=250).fit(x).labels_
+    assert (plain[:600] == -1).all()  # what the guard is for
+    capped = topics._capped_hdbscan()(min_cluster_size=16, min_samples=5, max_cluster_size=250).fit(x)
+    labels = capped.labels_
+    assert (labels[:600] >= 0).all() and len(set(labels[:600])) == 1
+    assert len(set(labels[labels >= 0])) == 5 and capped.max_cluster_size == 250
 
 
 def test_labels_are_2_to_4_words_free_of_stop_words(fitted):

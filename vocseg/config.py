@@ -98,6 +98,12 @@ class TopicsConfig:
         "rising topic).",
         choices=("eom", "leaf"),
     )
+    max_topic_share: float = _f(
+        0.25,
+        "Largest share of the fitted documents one topic may take (0: no limit). With eom, HDBSCAN "
+        "otherwise sometimes keeps a few broad clusters: 4 topics, the largest 44% of the "
+        "documents, on the 20k benchmark, where 0.25 gave 34-41 topics with a higher NMI.",
+    )
     representation: str = _f("keybert", "Keyword representation: keybert (KeyBERT-like) or mmr.")
     ngram_max: int = _f(2, "Longest keyword phrase, in words.")
     top_n_words: int = _f(10, "Keywords kept per topic.")

@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -116,16 +117,20 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms == 0, 1, norms)
 
 
-#: below this many points UMAP finds neighbours exactly, calling its numba cosine from Python
-#: once per pair of documents (3,000 documents: 4.5 million calls, 18 s of a 31 s fit)
-UMAP_EXACT_BELOW = 4096
+#: below this many fitted documents vocseg hands UMAP the exact neighbours (:func:`exact_neighbours`).
+#: UMAP would find them itself below 4,096 points by calling its numba cosine from Python once
+#: per pair (3,000 documents: 4.5 million calls, 18 s of a 31 s fit); above that its approximate
+#: search (pynndescent) JIT-compiles functions that numba cannot cache, 11 s in every new
+#: process on two cores. The matrix products take 2.5 s for 12,000 documents, 6.7 s for 20,000
+#: and 14.7 s for 30,000, where the two cross.
+UMAP_EXACT_BELOW = 30_000
 
 
 def exact_neighbours(unit: np.ndarray, k: int, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest rows to each row of L2-normalised ``unit`` by cosine distance (the row
-    itself first, at distance 0) and their distances, by matrix products: the exact
-    neighbours UMAP computes for fewer than :data:`UMAP_EXACT_BELOW` points, handed to it as
-    ``precomputed_knn``. ``block`` rows at a time, so memory stays at block x n."""
+    itself first, at distance 0) and their distances, by matrix products: the neighbours UMAP
+    would search for, handed to it as ``precomputed_knn`` below :data:`UMAP_EXACT_BELOW`
+    documents. ``block`` rows at a time, so memory stays at block x n."""
     n = len(unit)
     idx = np.empty((n, k), dtype=np.int64)
     near = np.empty((n, k), dtype=np.float32)
@@ -183,7 +188,6 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
     from bertopic import BERTopic
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
     from bertopic.vectorizers import ClassTfidfTransformer
-    from hdbscan import HDBSCAN
     from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
 
@@ -207,8 +211,9 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
         # seeded UMAP: deterministic (single-threaded), so a rerun gives the same topics
         umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
                         random_state=cfg.seed, low_memory=True),
-        hdbscan_model=HDBSCAN(min_cluster_size=size, min_samples=min(size, 5), metric="euclidean",
-                              cluster_selection_method=cfg.cluster_selection, prediction_data=False),
+        hdbscan_model=_capped_hdbscan()(min_cluster_size=size, min_samples=min(size, 5), metric="euclidean",
+                                        cluster_selection_method=cfg.cluster_selection,
+                                        max_cluster_size=max_topic_size(n, cfg), prediction_data=False),
         vectorizer_model=CountVectorizer(stop_words=stop, ngram_range=(1, cfg.ngram_max),
                                          token_pattern=TOKEN_PATTERN, preprocessor=_preprocess,
                                          max_features=50_000),
@@ -218,6 +223,53 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
         calculate_probabilities=False,
         verbose=False,
     )
+
+
+def max_topic_size(n: int, cfg: TopicsConfig) -> int:
+    """The most documents HDBSCAN may select as one topic out of ``n`` (``[topics]
+    max_topic_share``; 0: no limit). eom otherwise sometimes keeps a few broad clusters near the
+    root of its tree: on the 20k benchmark it gave 4 topics, the largest 44% of the documents,
+    where a share of 0.25 gave 34-41 topics at a higher NMI against the gold labels."""
+    if cfg.max_topic_share <= 0:
+        return 0
+    return max(min_topic_size(n, cfg) + 1, int(cfg.max_topic_share * n))
+
+
+def leaf_cluster_sizes(tree: np.ndarray) -> np.ndarray:
+    """Sizes of the clusters with no sub-clusters in an HDBSCAN condensed tree (``to_numpy()``)."""
+    clusters = tree[tree["child_size"] > 1]
+    parents = set(clusters["parent"].tolist())
+    return np.array([size for child, size in zip(clusters["child"].tolist(), clusters["child_size"].tolist(),
+                                                  strict=True) if child not in parents], dtype=np.int64)
+
+
+@functools.cache
+def _capped_hdbscan() -> type:
+    """HDBSCAN whose size cap (``max_cluster_size``, from :func:`max_topic_size`) only splits
+    clusters that have sub-clusters to split into.
+
+    HDBSCAN leaves a cluster over the cap unselected; when that cluster has no sub-clusters in
+    the condensed tree, all its documents become noise, and a theme that really is that large
+    (a corpus that is mostly one complaint) would be lost. The tree does not depend on the cap,
+    so after a fit that left such a leaf unselected the cap is raised to the largest leaf and
+    the clusters selected again; the clusters it did split stay split."""
+    from hdbscan import HDBSCAN
+
+    class CappedHDBSCAN(HDBSCAN):
+        def fit(self, X: Any, y: Any = None) -> Any:
+            super().fit(X, y)
+            cap = self.max_cluster_size
+            if cap and self.cluster_selection_method == "eom":
+                leaves = leaf_cluster_sizes(self.condensed_tree_.to_numpy())
+                if leaves.size and leaves.max() > cap:
+                    self.max_cluster_size = int(leaves.max())
+                    try:
+                        super().fit(X, y)
+                    finally:
+                        self.max_cluster_size = cap
+            return self
+
+    return CappedHDBSCAN
 
 
 def fit_sample_indices(n: int, cfg: TopicsConfig) -> np.ndarray | None:
@@ -281,7 +333,7 @@ def fit_texts(texts: Sequence[str], embeddings: np.ndarray, cfg: TopicsConfig, e
     fit_emb = embeddings if sample is None else np.asarray(embeddings)[sample]
     model = build_model(len(docs), cfg, embedder)
     if 2 * model.umap_model.n_neighbors < len(docs) < UMAP_EXACT_BELOW:
-        # the same neighbours UMAP would find for so few points, without 4 million Python calls
+        # exact neighbours by matrix products, faster here than UMAP's own search (see the constant)
         fit_unit = unit if sample is None else unit[sample]
         model.umap_model.precomputed_knn = (*exact_neighbours(fit_unit, model.umap_model.n_neighbors), None)
     # keywords are computed once, below, on the topics after outlier reduction
