@@ -165,6 +165,34 @@ def test_the_cap_never_turns_a_large_theme_without_sub_clusters_into_noise():
     assert len(set(labels[labels >= 0])) == 5 and capped.max_cluster_size == 250
 
 
+def test_with_the_fast_model_a_fit_never_imports_pytorch(tweets, tmp_path):
+    """BERTopic imports sentence-transformers, transformers and PyTorch (5-6 s) for backends
+    vocseg does not use; with the numpy-only fast model a fit and its saved model do without."""
+    from vocseg import models
+    from vocseg.config import ModelsConfig
+
+    models.load_embedder(ModelsConfig(embedding="minilm-static"))  # its table cached first
+    (tmp_path / "texts.json").write_text(json.dumps([t["text"] for t in tweets[:N_FIT]]))
+    script = f"""
+import json, sys
+from pathlib import Path
+from vocseg import config, models, topics
+from vocseg.enrich import embed
+cfg = config.load(overrides={{"models.embedding": "minilm-static"}})
+embedder = models.load_embedder(cfg.models)
+texts = json.loads(Path({str(tmp_path / "texts.json")!r}).read_text())
+result = topics.fit_texts(texts, embed.encode(embedder, texts), cfg.topics, embedder)
+topics._save(result.model, Path({str(tmp_path / "model")!r}), cfg)
+print(json.dumps({{"torch": "torch" in sys.modules, "topics": len(result.centroids)}}))
+import torch, sentence_transformers  # still importable afterwards
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"torch": False, "topics": seen["topics"]} and seen["topics"] >= 3
+    assert (tmp_path / "model" / "topic_embeddings.safetensors").is_file()
+
+
 def test_labels_are_2_to_4_words_free_of_stop_words(fitted):
     db = store.open(fitted[0])
     labels = [t["label"] for t in topics.list_topics(db)]

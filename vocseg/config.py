@@ -92,10 +92,8 @@ class TopicsConfig:
     cluster_selection: str = _f(
         "eom",
         "How HDBSCAN picks topics from its cluster tree: eom (excess of mass: fewer, broader "
-        "topics) or leaf (the finest clusters: steadier across refits, 44-52 topics on the 20k "
-        "benchmark where eom gave 31, 28 and 4 on 19,800-20,200 documents, with NMI 0.40 either "
-        "way, but it splits themes: on the demo corpus the planted surge was no longer the top "
-        "rising topic).",
+        "topics) or leaf (the finest clusters; it splits themes: on the demo corpus the planted "
+        "surge was no longer the top rising topic).",
         choices=("eom", "leaf"),
     )
     max_topic_share: float = _f(

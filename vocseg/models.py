@@ -9,8 +9,11 @@ Callers pass loaded models on as arguments; none are kept in module globals.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,27 @@ def spacy_location(name: str) -> str | Path:
 _TORCH_PIPELINES = ("spacy_transformers", "spacy_curated_transformers")
 
 
+@contextlib.contextmanager
+def _absent(names: tuple[str, ...]) -> Iterator[None]:
+    """Within: importing any of ``names`` (not imported yet) fails as if it were not installed
+    (``ModuleNotFoundError``); afterwards they import as usual."""
+    hidden = [n for n in names if n not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def _torch_free(cfg: ModelsConfig | None) -> bool:
+    """Whether this process can do without PyTorch: the configured embedder is the static
+    ``minilm-static`` (numpy) and nothing has imported torch yet."""
+    return cfg is not None and cfg.embedding == "minilm-static" and "torch" not in sys.modules
+
+
 def import_spacy(cfg: ModelsConfig | None = None) -> Any:
     """Import spaCy; where the configured embedder runs without PyTorch (``minilm-static``),
     without thinc importing PyTorch either.
@@ -53,19 +77,42 @@ def import_spacy(cfg: ModelsConfig | None = None) -> Any:
 
     Example: ``spacy = import_spacy(cfg.models)``
     """
-    import sys
-
-    torch_free = cfg is not None and cfg.embedding == "minilm-static"
-    if torch_free and "spacy" not in sys.modules and "torch" not in sys.modules and not any(
+    if _torch_free(cfg) and "spacy" not in sys.modules and not any(
             importlib.util.find_spec(p) for p in _TORCH_PIPELINES):
-        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
-        try:
+        with _absent(("torch",)):
             import spacy
-        finally:
-            del sys.modules["torch"]
     import spacy
 
     return spacy
+
+
+#: what BERTopic imports only to offer backends and representations vocseg does not use
+_TORCH_STACK = ("torch", "transformers", "sentence_transformers")
+
+
+def import_bertopic(embedder: Any = None) -> Any:
+    """Import BERTopic; where the ``embedder`` it will get runs without PyTorch (model2vec's
+    ``StaticModel``, which ``minilm-static`` loads as), without sentence-transformers,
+    transformers and PyTorch.
+
+    BERTopic imports them whenever they are installed, for its sentence-transformers backend
+    and its text-generation, zero-shot and visual representations, each behind ``except
+    ModuleNotFoundError``: 5-6 s of every ``topics fit``. vocseg hands it a model2vec model
+    there and represents topics with KeyBERTInspired or MMR, which use neither. Like
+    :func:`import_spacy`, only BERTopic sees them as absent (its unused classes become its
+    "not installed" placeholders); they import as usual afterwards.
+
+    Example: ``BERTopic = import_bertopic(embedder).BERTopic``
+    """
+    static = embedder is not None and type(embedder).__module__.startswith("model2vec")
+    if static and "torch" not in sys.modules and "bertopic" not in sys.modules:
+        with _absent(_TORCH_STACK):
+            import bertopic
+            import bertopic.representation
+            import bertopic.vectorizers  # noqa: F401 - imported here, torch-free
+    import bertopic
+
+    return bertopic
 
 
 def load_spacy(cfg: ModelsConfig, *, disable: list[str] | None = None, **kwargs: Any):

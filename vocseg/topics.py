@@ -185,6 +185,7 @@ def keep_compiled_umap() -> int:
 
 def build_model(n: int, cfg: TopicsConfig, embedder: Any):
     """A BERTopic configured with vocseg's VoC defaults for a corpus of ``n`` documents."""
+    models.import_bertopic(embedder)  # without PyTorch where the embedder does without it
     from bertopic import BERTopic
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
     from bertopic.vectorizers import ClassTfidfTransformer
