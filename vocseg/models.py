@@ -104,12 +104,13 @@ def import_bertopic(embedder: Any = None) -> Any:
 
     Example: ``BERTopic = import_bertopic(embedder).BERTopic``
     """
-    static = embedder is not None and type(embedder).__module__.startswith("model2vec")
-    if static and "torch" not in sys.modules and "bertopic" not in sys.modules:
+    from vocseg.enrich.embed import is_model2vec
+
+    if is_model2vec(embedder) and "torch" not in sys.modules and "bertopic" not in sys.modules:
         with _absent(_TORCH_STACK):
             import bertopic
             import bertopic.representation
-            import bertopic.vectorizers  # noqa: F401 - imported here, torch-free
+            import bertopic.vectorizers
     import bertopic
 
     return bertopic

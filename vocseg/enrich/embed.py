@@ -97,13 +97,14 @@ def load(db: sqlite_utils.Database, content_hashes: Sequence[str], model_id: str
     return np.stack([found[h] for h in content_hashes])
 
 
-def _is_model2vec(embedder: Any) -> bool:
+def is_model2vec(embedder: Any) -> bool:
+    """Whether ``embedder`` is model2vec's ``StaticModel`` (numpy only, no PyTorch)."""
     return type(embedder).__module__.startswith("model2vec")
 
 
 def is_static(embedder: Any) -> bool:
     """Whether ``embedder`` is a static (token table) model: model2vec's or sentence-transformers'."""
-    if _is_model2vec(embedder):
+    if is_model2vec(embedder):
         return True
     try:
         return type(embedder[0]).__name__ == "StaticEmbedding"
@@ -123,7 +124,7 @@ def _encode_inputs(embedder: Any, inputs: Sequence[str], batch_size: int | None 
         return np.zeros((0, 0), dtype=np.float32)
     if batch_size is None:
         batch_size = STATIC_BATCH if is_static(embedder) else TRANSFORMER_BATCH
-    if _is_model2vec(embedder):  # numpy; normalised by construction (see static_model)
+    if is_model2vec(embedder):  # numpy; normalised by construction (see static_model)
         vecs = np.asarray(
             embedder.encode(
                 list(inputs),
