@@ -149,7 +149,10 @@ def plain_bertopic(csv_path: Path, out_path: Path, embedding: str, precision: st
         rows = list(csv.DictReader(f))
     docs = [r["text"] for r in rows]
     t0 = time.perf_counter()
-    embedder = models.load_embedder(ModelsConfig(embedding=embedding, precision=precision))
+    # sentence-transformers on PyTorch, as a notebook has it
+    embedder = models.load_embedder(
+        ModelsConfig(embedding=embedding, precision=precision, backend="torch")
+    )
     # each library's default batch size (sentence-transformers 32, as BERTopic's own
     # embedding step uses; model2vec 1024)
     emb = embedder.encode(docs, show_progress_bar=False)

@@ -167,7 +167,7 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    embedder = models.load_embedder(ModelsConfig())
+    embedder = models.load_embedder(ModelsConfig(backend="torch"))  # its token table is read
     texts = corpus_texts(SHARED)
     random.Random(0).shuffle(texts)
     texts = texts[: args.texts]

@@ -59,8 +59,9 @@ def _absent(names: tuple[str, ...]) -> Iterator[None]:
 
 def _torch_free(cfg: ModelsConfig | None) -> bool:
     """Whether this process can do without PyTorch: the configured embedder is the static
-    ``minilm-static`` (numpy) and nothing has imported torch yet."""
-    return cfg is not None and cfg.embedding == "minilm-static" and "torch" not in sys.modules
+    ``minilm-static`` (numpy) or runs on OpenVINO, and nothing has imported torch yet."""
+    return (cfg is not None and (cfg.embedding == "minilm-static" or uses_openvino(cfg))
+            and "torch" not in sys.modules)
 
 
 def import_spacy(cfg: ModelsConfig | None = None) -> Any:
@@ -92,21 +93,21 @@ _TORCH_STACK = ("torch", "transformers", "sentence_transformers")
 
 def import_bertopic(embedder: Any = None) -> Any:
     """Import BERTopic; where the ``embedder`` it will get runs without PyTorch (model2vec's
-    ``StaticModel``, which ``minilm-static`` loads as), without sentence-transformers,
-    transformers and PyTorch.
+    ``StaticModel``, which ``minilm-static`` loads as, or a model on OpenVINO), without
+    sentence-transformers, transformers and PyTorch.
 
     BERTopic imports them whenever they are installed, for its sentence-transformers backend
     and its text-generation, zero-shot and visual representations, each behind ``except
-    ModuleNotFoundError``: 5-6 s of every ``topics fit``. vocseg hands it a model2vec model
-    there and represents topics with KeyBERTInspired or MMR, which use neither. Like
+    ModuleNotFoundError``: 5-6 s of every ``topics fit``. vocseg hands it such a model there
+    and represents topics with KeyBERTInspired or MMR, which use neither. Like
     :func:`import_spacy`, only BERTopic sees them as absent (its unused classes become its
     "not installed" placeholders); they import as usual afterwards.
 
     Example: ``BERTopic = import_bertopic(embedder).BERTopic``
     """
-    from vocseg.enrich.embed import is_model2vec
+    from vocseg.enrich.embed import runs_without_torch
 
-    if is_model2vec(embedder) and "torch" not in sys.modules and "bertopic" not in sys.modules:
+    if runs_without_torch(embedder) and "torch" not in sys.modules and "bertopic" not in sys.modules:
         with _absent(_TORCH_STACK):
             import bertopic
             import bertopic.representation
@@ -151,18 +152,94 @@ def load_embedder(cfg: ModelsConfig):
     loc = embedding_location(cfg.embedding)
     if Path(loc).is_dir():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if uses_openvino(cfg):
+        model = _load_openvino(cfg, loc)
+        if model is not None:
+            return model
+    model = _load_sentence_transformer(cfg, loc)
+    if uses_bfloat16(cfg):
+        _run_in_bfloat16(model)
+    return model
+
+
+def _load_sentence_transformer(cfg: ModelsConfig, loc: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
     _quiet_hf()
     try:
-        model = SentenceTransformer(loc, device=cfg.device)
+        return SentenceTransformer(loc, device=cfg.device)
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one actionable line
         raise ModelNotFoundError(
             Errors.E202.format(name=cfg.embedding, reason=str(exc).splitlines()[0][:200]), code="E202"
         ) from None
-    if uses_bfloat16(cfg):
-        _run_in_bfloat16(model)
-    return model
+
+
+def uses_openvino(cfg: ModelsConfig) -> bool:
+    """Whether a transformer embedder runs on OpenVINO (``[models] backend``): ``auto`` where
+    the ``openvino`` package is installed and the device is the CPU."""
+    if cfg.embedding == "minilm-static" or cfg.backend == "torch":
+        return False
+    if cfg.backend == "openvino":
+        return True
+    return cfg.device == "cpu" and importlib.util.find_spec("openvino") is not None
+
+
+def openvino_folder(cfg: ModelsConfig, loc: str) -> Path:
+    """Where the OpenVINO export of the model at ``loc`` is kept: :func:`cache_dir`, keyed by the
+    model's files (name, size, modification time), so a changed model exports again."""
+    import hashlib
+    import json
+
+    from vocseg.enrich import ov_backend
+
+    files = []
+    if Path(loc).is_dir():
+        for f in sorted(Path(loc).rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                files.append((str(f.relative_to(loc)), st.st_size, st.st_mtime_ns))
+    key = json.dumps([ov_backend.FORMAT, str(Path(loc).resolve()) if files else loc, files])
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(cfg.embedding).name)[:60]
+    return cache_dir() / "openvino" / f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def _load_openvino(cfg: ModelsConfig, loc: str) -> Any:
+    """The embedder compiled by OpenVINO, from its export in the cache (made first, from the
+    float32 PyTorch model, if missing); ``None`` (PyTorch runs it) where the export fails and
+    ``[models] backend`` is ``auto``. An unwritable cache only means exporting each time."""
+    import tempfile
+    import warnings
+
+    from vocseg.enrich import ov_backend
+
+    folder = openvino_folder(cfg, loc)
+    with contextlib.ExitStack() as stack:
+        if not ov_backend.is_exported(folder):
+            st = _load_sentence_transformer(cfg, loc)
+            try:
+                try:
+                    folder.parent.mkdir(parents=True, exist_ok=True)
+                    ov_backend.export(st, folder, cfg.embedding)
+                except OSError:  # no writable cache: a folder for this process only
+                    folder = Path(stack.enter_context(tempfile.TemporaryDirectory())) / folder.name
+                    ov_backend.export(st, folder, cfg.embedding)
+            except Exception as exc:  # noqa: BLE001 - an untraceable model runs on PyTorch instead
+                reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                if cfg.backend == "openvino":
+                    raise ModelNotFoundError(
+                        Errors.E202.format(name=cfg.embedding, reason=f"OpenVINO export failed: {reason}"),
+                        code="E202",
+                    ) from None
+                warnings.warn(f"{cfg.embedding}: OpenVINO export failed ({reason}); running it on PyTorch",
+                              stacklevel=2)
+                return None
+        if cfg.precision == "float32":
+            precision = "f32"
+        elif cfg.precision == "bfloat16":
+            precision = "bf16"
+        else:
+            precision = "bf16" if ov_backend.native_bfloat16() else "f32"
+        return ov_backend.load(folder, precision)
 
 
 def uses_bfloat16(cfg: ModelsConfig) -> bool:
@@ -238,7 +315,8 @@ def _load_builtin_static(cfg: ModelsConfig):
     try:
         table = np.load(cached).astype(np.float32)
     except (OSError, ValueError):
-        teacher = load_embedder(ModelsConfig(embedding="all-MiniLM-L6-v2", device=cfg.device))
+        # the PyTorch model itself: the table is read from its token embeddings
+        teacher = load_embedder(ModelsConfig(embedding="all-MiniLM-L6-v2", device=cfg.device, backend="torch"))
         # float16 as cached, so the first run and later ones embed alike
         table = embed.static_table(rows, embed.distilled_table(teacher)).astype(np.float16)
         try:

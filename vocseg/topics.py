@@ -208,7 +208,7 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
         else MaximalMarginalRelevance(diversity=0.3, top_n_words=cfg.top_n_words)
     )
     return BERTopic(
-        embedding_model=embedder,
+        embedding_model=_bertopic_backend(embedder),
         # seeded UMAP: deterministic (single-threaded), so a rerun gives the same topics
         umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
                         random_state=cfg.seed, low_memory=True),
@@ -224,6 +224,23 @@ def build_model(n: int, cfg: TopicsConfig, embedder: Any):
         calculate_probabilities=False,
         verbose=False,
     )
+
+
+def _bertopic_backend(embedder: Any) -> Any:
+    """What BERTopic gets as its embedding model: ``embedder`` itself where BERTopic knows its
+    kind (sentence-transformers, model2vec), else a BERTopic backend that calls its ``encode``
+    (a model on OpenVINO)."""
+    from vocseg.enrich.ov_backend import OpenVINOEmbedder
+
+    if not isinstance(embedder, OpenVINOEmbedder):
+        return embedder
+    from bertopic.backend import BaseEmbedder
+
+    class Backend(BaseEmbedder):
+        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
+            return embedder.encode(list(documents), normalize_embeddings=True)
+
+    return Backend(embedding_model=embedder)
 
 
 def max_topic_size(n: int, cfg: TopicsConfig) -> int:

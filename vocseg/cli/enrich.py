@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -125,7 +126,9 @@ def distill(
     st = state(ctx)
     cfg = st.load_config()
     with progress(st, "Distilling"):
-        info = embed.distill(models.load_embedder(cfg.models), str(out))
+        # the PyTorch model itself: distilling reads its token embeddings
+        teacher = models.load_embedder(dataclasses.replace(cfg.models, backend="torch"))
+        info = embed.distill(teacher, str(out))
     info["out"] = str(out)
     if json:
         print_json(info)

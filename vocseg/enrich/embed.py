@@ -102,6 +102,12 @@ def is_model2vec(embedder: Any) -> bool:
     return type(embedder).__module__.startswith("model2vec")
 
 
+def runs_without_torch(embedder: Any) -> bool:
+    """Whether ``embedder`` computes without PyTorch: model2vec's ``StaticModel`` (numpy) or a
+    model compiled by OpenVINO (see :mod:`vocseg.enrich.ov_backend`)."""
+    return is_model2vec(embedder) or type(embedder).__module__ == "vocseg.enrich.ov_backend"
+
+
 def is_static(embedder: Any) -> bool:
     """Whether ``embedder`` is a static (token table) model: model2vec's or sentence-transformers'."""
     if is_model2vec(embedder):
