@@ -276,6 +276,53 @@ def test_enrich_writes_every_table_and_reruns_do_no_model_work(db, loaded):
     assert full["documents"] == 5 and full["embeddings_computed"] == 0
 
 
+LONG_REVIEW = (
+    "I ordered the blue dress in a medium for my sister's wedding and it arrived two days late. "
+    "The fabric is lovely and the colour is exactly as pictured on the website. "
+    "Sadly the zipper broke the first time she wore it, and the seams are already fraying after "
+    "one gentle wash, so I am sending it back."
+)
+
+
+def _doc_vectors(db, cfg, texts):
+    hashes = [db.execute("SELECT content_hash FROM documents WHERE text = ?", [t]).fetchone()[0] for t in texts]
+    return embed.load(db, hashes, cfg.models.embedding)
+
+
+def test_a_long_documents_vector_is_the_mean_of_its_sentences_and_a_short_ones_the_models(db, loaded, embedder):
+    short = "Great food but slow service. Please add more vegan options."
+    ingest.ingest_records(db, [{"text": LONG_REVIEW}, {"text": short}], source="t", kind="review")
+    cfg = config.Config()
+    assert len(short) <= cfg.enrich.whole_text_max_chars < len(LONG_REVIEW)
+    enrich.enrich(db, cfg, loaded=loaded)
+    long_vec, short_vec = _doc_vectors(db, cfg, [LONG_REVIEW, short])
+    sents = db.execute(
+        "SELECT s.text, s.content_hash FROM sentences s JOIN documents d ON d.id = s.document_id "
+        "WHERE d.text = ? ORDER BY s.idx",
+        [LONG_REVIEW],
+    ).fetchall()
+    assert len(sents) == 3
+    sent_vecs = embed.load(db, [h for _, h in sents], cfg.models.embedding)
+    expected = embed.sentence_mean(sent_vecs, [len(t) for t, _ in sents])
+    assert float(long_vec @ expected) > 0.9999  # float16 in the store
+    whole = embed.encode(embedder, [LONG_REVIEW, short])
+    assert float(short_vec @ whole[1]) > 0.999
+    # still about what the whole text is about: nearer it than the other document
+    assert float(long_vec @ whole[0]) > float(long_vec @ whole[1]) + 0.3
+    # 0 embeds every document whole; the rule is in the fingerprint: stale until enrich --all
+    whole_cfg = dataclasses.replace(cfg, enrich=dataclasses.replace(cfg.enrich, whole_text_max_chars=0))
+    assert enrich.enrich(db, whole_cfg, loaded=loaded)["stale"] == 2
+    enrich.enrich(db, whole_cfg, loaded=loaded, all=True)
+    assert float(_doc_vectors(db, cfg, [LONG_REVIEW])[0] @ whole[0]) > 0.999
+
+
+def test_sentence_mean_weighs_sentences_by_length():
+    a, b = np.eye(3, dtype=np.float32)[:2]
+    assert np.allclose(embed.sentence_mean(np.stack([a]), [10]), a)
+    mean = embed.sentence_mean(np.stack([a, b]), [30, 10])
+    assert abs(float(np.linalg.norm(mean)) - 1) < 1e-6 and mean[0] == pytest.approx(3 * mean[1])
+
+
 def test_bfloat16_vectors_stay_within_the_stores_float16_of_float32(models_cfg):
     from vocseg import models
 

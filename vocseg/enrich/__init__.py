@@ -89,6 +89,7 @@ def model_versions(cfg: Config, taxonomy: needs.Taxonomy) -> dict[str, Any]:
         "vader": _version("vaderSentiment"),
         "needs_taxonomy": f"{Path(taxonomy.path).name}@{taxonomy.digest}",
         "needs_threshold": taxonomy.threshold(family, cfg.enrich.needs_threshold),
+        "whole_text_max_chars": cfg.enrich.whole_text_max_chars,
         "vocseg": _version("vocseg"),
     }
 
@@ -223,6 +224,8 @@ def enrich(
                 cfg.enrich.rating_weight,
                 fp,
                 counts["run_id"],
+                # a static model's pass over the whole text costs next to nothing
+                0 if embed.is_static(m.embedder) else cfg.enrich.whole_text_max_chars,
             )
             with store.transaction(db):
                 db.conn.execute("DELETE FROM needs")
@@ -268,6 +271,7 @@ class _Context:
     rating_weight: float
     fingerprint: str
     run_id: int
+    whole_text_max_chars: int
 
 
 def _aspect_score(
@@ -288,23 +292,46 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     """Pure part of a batch: parsed records + models -> rows for every enrich table."""
     m = ctx.m
     sent_lists = [rec["sents"] for _, rec in chunk]
+    limit = ctx.whole_text_max_chars
+    # a long document's vector is the mean of its sentences' (see EnrichConfig.whole_text_max_chars)
+    from_sents = [
+        bool(limit) and len(sents) > 1 and len(embed.embedding_text(row[1])) > limit
+        for (row, _), sents in zip(chunk, sent_lists, strict=True)
+    ]
     texts: list[str] = []
     hashes: list[str] = []
-    for (row, _), sents in zip(chunk, sent_lists, strict=True):
+    asked: list[int] = []  # what the model embeds: every sentence, documents not from_sents
+    for (row, _), sents, derived in zip(chunk, sent_lists, from_sents, strict=True):
+        if not derived:
+            asked.append(len(texts))
         texts.append(row[1])
         hashes.append(row[2])
         for s in sents:
+            asked.append(len(texts))
             texts.append(s["text"])
             hashes.append(embed.content_hash(s["text"]))
     computed = [0]
-    vecs = embed.ensure(
+    got = embed.ensure(
         ctx.db,
-        texts,
+        [texts[i] for i in asked],
         m.embedder,
         m.model_id,
-        hashes=hashes,
+        hashes=[hashes[i] for i in asked],
         on_computed=lambda n: computed.__setitem__(0, n),
+        model_only=True,  # a document embedded whole again after whole_text_max_chars changed
     )
+    vecs = np.zeros((len(texts), got.shape[1]), dtype=np.float32)
+    vecs[asked] = got
+    derived_at, pos = [], 0
+    for (_, rec), sents, derived in zip(chunk, sent_lists, from_sents, strict=True):
+        if derived:
+            vecs[pos] = embed.sentence_mean(vecs[pos + 1 : pos + 1 + len(sents)], [len(s["text"]) for s in sents])
+            derived_at.append(pos)
+        pos += 1 + len(sents)
+    if derived_at:  # stored as the document's vector: topics, segments and the report read it
+        vecs[derived_at] = embed.put(
+            ctx.db, [hashes[i] for i in derived_at], vecs[derived_at], m.model_id, source="sentences"
+        )
     # lexicon features come from the spaCy component (computed in the workers)
     lex = np.zeros((len(texts), 4), dtype=np.float32)
     i = 0

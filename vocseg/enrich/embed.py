@@ -63,15 +63,16 @@ def from_blob(blob: bytes, dim: int) -> np.ndarray:
 
 
 def _fetch(
-    db: sqlite_utils.Database, hashes: Sequence[str], model_id: str
+    db: sqlite_utils.Database, hashes: Sequence[str], model_id: str, *, model_only: bool = False
 ) -> dict[str, np.ndarray]:
     found: dict[str, np.ndarray] = {}
     uniq = list(dict.fromkeys(hashes))
+    only = " AND source = 'model'" if model_only else ""
     for i in range(0, len(uniq), _CHUNK):
         part = uniq[i : i + _CHUNK]
         marks = ",".join("?" * len(part))
         rows = db.conn.execute(
-            f"SELECT content_hash, dim, vector FROM embeddings WHERE model = ? AND content_hash IN ({marks})",
+            f"SELECT content_hash, dim, vector FROM embeddings WHERE model = ?{only} AND content_hash IN ({marks})",
             [model_id, *part],
         )
         for h, dim, blob in rows:
@@ -167,16 +168,18 @@ def ensure(
     batch_size: int | None = None,
     on_computed: Callable[[int], None] | None = None,
     load: Callable[[], Any] | None = None,
+    model_only: bool = False,
 ) -> np.ndarray:
     """Vectors for ``texts`` (float32, input order): cached ones read, missing ones computed and stored.
 
     ``embedder`` may be ``None`` when every text is already cached (nothing is computed), or
-    when ``load`` returns it: then it is loaded only if a text is missing.
+    when ``load`` returns it: then it is loaded only if a text is missing. With ``model_only``
+    a cached mean of sentence vectors (see :func:`sentence_mean`) counts as missing.
 
     Example: ``vecs = embed.ensure(db, ["late delivery"], embedder, "all-MiniLM-L6-v2")``
     """
     hashes = list(hashes) if hashes is not None else [content_hash(t) for t in texts]
-    found = _fetch(db, hashes, model_id)
+    found = _fetch(db, hashes, model_id, model_only=model_only)
     todo: dict[str, str] = {}
     for h, t in zip(hashes, texts, strict=True):
         if h not in found and h not in todo:
@@ -196,22 +199,37 @@ def ensure(
         distinct = {t: i for i, t in enumerate(dict.fromkeys(inputs))}
         vecs = _encode_inputs(embedder, list(distinct), batch_size=batch_size)
         vecs = vecs[[distinct[t] for t in inputs]]
-        rows = [
-            (k, model_id, int(vecs.shape[1]), to_blob(v)) for k, v in zip(keys, vecs, strict=True)
-        ]
-        with store.transaction(db):
-            db.conn.executemany(
-                "INSERT OR REPLACE INTO embeddings (content_hash, model, dim, vector) VALUES (?, ?, ?, ?)",
-                rows,
-            )
-        # what was stored is float16: return the same rounding a later load() gives
-        for k, v in zip(keys, vecs, strict=True):
-            found[k] = v.astype("<f2").astype(np.float32)
+        # what was stored is float16: the same rounding a later load() gives
+        for k, v in zip(keys, put(db, keys, vecs, model_id), strict=True):
+            found[k] = v
         if on_computed:
             on_computed(len(keys))
     if not hashes:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([found[h] for h in hashes])
+
+
+def sentence_mean(vectors: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
+    """A document's vector from its sentences' unit ``vectors``: their mean weighted by each
+    sentence's length in characters, normalised (a transformer's mean pooling weighs each
+    sentence by its tokens alike)."""
+    mean = np.asarray(lengths, dtype=np.float32) @ np.asarray(vectors, dtype=np.float32)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def put(
+    db: sqlite_utils.Database, hashes: Sequence[str], vectors: np.ndarray, model_id: str, source: str = "model"
+) -> np.ndarray:
+    """Store ``vectors`` under ``hashes`` (replacing what was there), made by ``source``
+    (``model`` or ``sentences``); returns them as stored (float16-rounded, as a later
+    :func:`load` gives them)."""
+    rows = [(h, model_id, int(v.shape[0]), to_blob(v), source) for h, v in zip(hashes, vectors, strict=True)]
+    with store.transaction(db):
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings (content_hash, model, dim, vector, source) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+    return np.asarray(vectors, dtype=np.float32).astype("<f2").astype(np.float32)
 
 
 def missing(db: sqlite_utils.Database, hashes: Sequence[str], model_id: str) -> list[str]:
