@@ -196,6 +196,15 @@ import torch, sentence_transformers  # still importable afterwards
     assert (tmp_path / "model" / "topic_embeddings.safetensors").is_file()
 
 
+def test_the_saved_model_loads_offline_with_vocsegs_embedder_and_embeds_with_it(fitted, embedder):
+    db = store.open(fitted[0])
+    model, row = topics.load_model(db, embedder)
+    assert row["is_current"] == 1 and len(model.get_topics()) >= 3
+    got = model.embedding_model.embed(["my bag never arrived"])
+    assert got.shape == (1, 384)
+    assert float(got[0] @ embed.encode(embedder, ["my bag never arrived"])[0]) > 0.9999
+
+
 def test_labels_are_2_to_4_words_free_of_stop_words(fitted):
     db = store.open(fitted[0])
     labels = [t["label"] for t in topics.list_topics(db)]

@@ -618,6 +618,7 @@ def _topic_needs(db: sqlite_utils.Database, min_share: float = 0.3, min_lift: fl
 
 def load_model(db: sqlite_utils.Database, embedder: Any) -> tuple[Any, dict[str, Any]]:
     """The current saved BERTopic model (loaded offline with ``embedder``) and its row."""
+    models.import_bertopic(embedder)
     from bertopic import BERTopic
 
     row = current_model(db)
@@ -625,7 +626,7 @@ def load_model(db: sqlite_utils.Database, embedder: Any) -> tuple[Any, dict[str,
         raise StageOrderError(Errors.E303.format(path=getattr(db, "path", "?")), code="E303")
     path = model_root(db) / row["path"]
     try:
-        return BERTopic.load(str(path), embedding_model=embedder), row
+        return BERTopic.load(str(path), embedding_model=_bertopic_backend(embedder)), row
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one actionable line
         raise StoreError(Errors.E304.format(path=path, reason=str(exc).splitlines()[0][:200]),
                          code="E304") from None
