@@ -189,7 +189,7 @@ topics._save(result.model, Path({str(tmp_path / "model")!r}), cfg)
 print(json.dumps({{"torch": "torch" in sys.modules, "topics": len(result.centroids)}}))
 import torch, sentence_transformers  # still importable afterwards
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen == {"torch": False, "topics": seen["topics"]} and seen["topics"] >= 3
