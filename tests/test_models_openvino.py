@@ -64,7 +64,9 @@ def _load_in_child(cache: Path) -> dict:
         "from vocseg import models\nfrom vocseg.config import ModelsConfig\n"
         "m = models.load_embedder(ModelsConfig())\n"
         "v = m.encode(['late delivery'], normalize_embeddings=True)[0]\n"
+        "from openvino.tools.ovc import convert_impl\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'kind': type(m).__name__,"
+        " 'telemetry': 'openvino_telemetry' in sys.modules or not convert_impl.tm.__name__.endswith('_stub'),"
         " 'v': [round(float(x), 5) for x in v[:8]]}))\n"
     )
     env = dict(os.environ, VOCSEG_CACHE=str(cache), HF_HUB_OFFLINE="1")
@@ -85,6 +87,7 @@ def test_the_export_is_made_once_then_loaded_without_pytorch(tmp_path):
     folders = list((tmp_path / "openvino").iterdir())
     assert len(folders) == 1 and ov_backend.is_exported(folders[0])
     assert first["kind"] == "OpenVINOEmbedder" and first["torch"]  # exporting needs PyTorch
+    assert not first["telemetry"]  # OpenVINO's converter got its no-op stub: nothing is sent
     stamp = (folders[0] / ov_backend.MODEL_FILE).stat().st_mtime_ns
     second = _load_in_child(tmp_path)
     assert second == {**first, "torch": False}

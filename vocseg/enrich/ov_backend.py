@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,6 +79,31 @@ class OpenVINOEmbedder:
         return out[0] if single else out
 
 
+def openvino() -> Any:
+    """The ``openvino`` module, with its model converter's usage reporting off.
+
+    OpenVINO's converter sends each conversion to Google Analytics unless the user opted out
+    (``openvino_telemetry``; outside CI it sends without asking). Nothing is to leave the
+    user's machine, so ``openvino`` is imported with that package hidden (its converter then
+    takes its own no-op stub), and a converter module imported before is given the stub."""
+    from vocseg.models import _absent
+
+    if "openvino" not in sys.modules:
+        with _absent(("openvino_telemetry",)):
+            import openvino as ov
+    import openvino as ov
+
+    try:
+        from openvino.tools.ovc import telemetry_stub
+    except ImportError:  # pragma: no cover - a layout without the stub: nothing to swap
+        return ov
+    for name, module in list(sys.modules.items()):
+        tm = getattr(module, "tm", None)
+        if name.startswith("openvino.") and getattr(tm, "__name__", "").startswith("openvino_telemetry"):
+            module.tm = telemetry_stub
+    return ov
+
+
 def _tokenizer(folder: Path, meta: dict[str, Any]) -> Any:
     from tokenizers import Tokenizer
 
@@ -103,9 +129,9 @@ def is_exported(folder: Path) -> bool:
 def export(model: Any, folder: Path, name: str) -> None:
     """Trace the float32 sentence-transformers ``model`` into ``folder`` (written under a
     temporary name, then renamed, so a reader never sees half a folder)."""
-    import openvino as ov
     import torch
 
+    ov = openvino()
     tok = model.tokenizer
     if not hasattr(tok, "backend_tokenizer") or tok.pad_token_id is None:
         raise ValueError("the model has no fast tokenizer with a padding token")
@@ -163,14 +189,14 @@ def export(model: Any, folder: Path, name: str) -> None:
 
 def native_bfloat16() -> bool:
     """Whether OpenVINO's CPU plugin has native bfloat16 here (AVX512-BF16 or AMX)."""
-    import openvino as ov
+    ov = openvino()
 
     return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def load(folder: Path, precision: str) -> OpenVINOEmbedder:
     """Compile an exported ``folder`` for the CPU; ``precision`` is ``bf16`` or ``f32``."""
-    import openvino as ov
+    ov = openvino()
 
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     core = ov.Core()
