@@ -181,8 +181,9 @@ def export(model: Any, folder: Path, name: str) -> None:
         )  # the float32 weights as they are
         (tmp / TOKENIZER_FILE).write_text(tok.backend_tokenizer.to_str(), encoding="utf-8")
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        if not is_exported(folder):  # else another process (two cron jobs) finished first: keep its
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
