@@ -276,6 +276,48 @@ def test_enrich_writes_every_table_and_reruns_do_no_model_work(db, loaded):
     assert full["documents"] == 5 and full["embeddings_computed"] == 0
 
 
+GARBAGE_SCRIPT = """
+import gc, os
+from vocseg import models
+from vocseg.config import ModelsConfig
+from vocseg.enrich import nlp as vnlp
+
+nlp = models.load_spacy(ModelsConfig())
+vnlp.add_components(nlp)
+
+class Held:
+    def __del__(self):
+        print("destroyed in", "this process" if os.getpid() == PARENT else "a worker", flush=True)
+
+PARENT = os.getpid()
+a, b = Held(), Held()
+a.other, b.other = b, a  # a cycle: only the garbage collector frees it
+del a, b
+gc.disable()  # no automatic collection: only what vocseg asks for
+with vnlp.parser(nlp, n_process=2) as parse:
+    print("workers forked", flush=True)
+    print(len(list(parse(["Great food.", "Slow service, sadly."] * 50))), "parsed", flush=True)
+"""
+
+
+def test_garbage_is_destroyed_before_the_parser_workers_fork_never_in_them():
+    """A forked worker has none of this process's threads: a native destructor that waits on
+    them (an OpenVINO model left in a reference cycle) hung the worker that collected it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", GARBAGE_SCRIPT], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines()[:4] == [
+        "destroyed in this process",
+        "destroyed in this process",
+        "workers forked",
+        "100 parsed",
+    ]
+
+
 LONG_REVIEW = (
     "I ordered the blue dress in a medium for my sister's wedding and it arrived two days late. "
     "The fabric is lovely and the colour is exactly as pictured on the website. "
