@@ -302,7 +302,8 @@ with vnlp.parser(nlp, n_process=2) as parse:
 
 def test_garbage_is_destroyed_before_the_parser_workers_fork_never_in_them():
     """A forked worker has none of this process's threads: a native destructor that waits on
-    them (an OpenVINO model left in a reference cycle) hung the worker that collected it."""
+    them (an OpenVINO model left in a reference cycle) hung the worker that collected it
+    (see models.forking, which ingest's parse process uses too)."""
     import subprocess
     import sys
 

@@ -57,6 +57,25 @@ def _absent(names: tuple[str, ...]) -> Iterator[None]:
                 del sys.modules[name]
 
 
+@contextlib.contextmanager
+def forking() -> Iterator[None]:
+    """Around forking worker processes: garbage is collected here first, and what the children
+    inherit is frozen out of their collections. A forked child has none of this process's
+    threads, and a native object whose destructor waits on them (an OpenVINO model's thread
+    pool, left in a reference cycle) hangs the child that collects it.
+
+    Example: ``with models.forking(): pool = multiprocessing.get_context("fork").Pool(2)``
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _torch_free(cfg: ModelsConfig | None) -> bool:
     """Whether this process can do without PyTorch: the configured embedder is the static
     ``minilm-static`` (numpy) or runs on OpenVINO, and nothing has imported torch yet."""

@@ -462,23 +462,6 @@ def _parse_chunk(texts: list[str]) -> list[dict]:
     return [records(doc) for doc in _worker_nlp.pipe(texts, batch_size=len(texts) or 1)]
 
 
-def _forked_pool(ctx: Any, n_process: int, pipeline: Language) -> Any:
-    """A pool of ``n_process`` workers forked from this process, each holding ``pipeline``.
-
-    Garbage is collected here first and what the workers inherit is frozen out of their
-    collections: a forked worker has none of this process's threads, and a native object
-    whose destructor waits on them (an OpenVINO model's thread pool, left in a reference
-    cycle) would hang the worker that collected it."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    try:
-        return ctx.Pool(n_process, initializer=_init_worker, initargs=(pipeline,))
-    finally:
-        gc.unfreeze()
-
-
 @contextlib.contextmanager
 def parser(
     pipeline: Language, n_process: int = 1, batch_size: int = 64
@@ -504,7 +487,11 @@ def parser(
         yield parse_here
         return
 
-    with _forked_pool(mp.get_context("fork"), n_process, pipeline) as pool:
+    from vocseg import models
+
+    with models.forking():
+        pool = mp.get_context("fork").Pool(n_process, initializer=_init_worker, initargs=(pipeline,))
+    with pool:
 
         def parse_pool(texts: list[str]) -> Iterator[dict]:
             # imap hands the parts to the workers now, not on the first next(): a caller can

@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from vocseg import errors as errors_mod
-from vocseg import store
+from vocseg import models, store
 from vocseg.config import IngestConfig
 from vocseg.errors import Errors, SourceError
 from vocseg.ingest import mapping as M
@@ -447,7 +447,8 @@ def _child_batches(plan: FilePlan, cfg: IngestConfig) -> Iterator[Batch]:
     parent, child = mp.Pipe(duplex=False)
     proc = mp.Process(target=_child, args=(child, parent if method == "fork" else None, plan, cfg),
                       daemon=True, name="vocseg-ingest-parse")
-    proc.start()
+    with models.forking() if method == "fork" else contextlib.nullcontext():
+        proc.start()
     child.close()
     # documents are written by index from plain tuples; the other kinds use their field names
     make = None if table_of(plan.kind) == "documents" else ROW_TYPES[table_of(plan.kind)]._make
