@@ -63,7 +63,7 @@ class ModelsConfig:
         "auto",
         "What runs a transformer embedder on the CPU: auto uses OpenVINO where it is installed "
         "(1.3x faster than PyTorch in the same arithmetic, same vectors; the model is exported "
-        "once into the cache folder, ~10 s) and PyTorch elsewhere; torch or openvino force one.",
+        "once into the cache folder, ~7 s) and PyTorch elsewhere; torch or openvino force one.",
         choices=("auto", "torch", "openvino"),
     )
 

@@ -222,11 +222,27 @@ def openvino_folder(cfg: ModelsConfig, loc: str) -> Path:
     return cache_dir() / "openvino" / f"{slug}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
 
+def _export_openvino(cfg: ModelsConfig, loc: str, folder: Path, stack: contextlib.ExitStack) -> Path:
+    """Export the float32 PyTorch model into ``folder``, or where the cache is not writable into
+    a temporary folder that ``stack`` removes; returns the folder written."""
+    import tempfile
+
+    from vocseg.enrich import ov_backend
+
+    st = _load_sentence_transformer(cfg, loc)
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        ov_backend.export(st, folder, cfg.embedding)
+    except OSError:  # no writable cache: a folder for this process only
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory())) / folder.name
+        ov_backend.export(st, folder, cfg.embedding)
+    return folder
+
+
 def _load_openvino(cfg: ModelsConfig, loc: str) -> Any:
     """The embedder compiled by OpenVINO, from its export in the cache (made first, from the
     float32 PyTorch model, if missing); ``None`` (PyTorch runs it) where the export fails and
     ``[models] backend`` is ``auto``. An unwritable cache only means exporting each time."""
-    import tempfile
     import warnings
 
     from vocseg.enrich import ov_backend
@@ -234,14 +250,8 @@ def _load_openvino(cfg: ModelsConfig, loc: str) -> Any:
     folder = openvino_folder(cfg, loc)
     with contextlib.ExitStack() as stack:
         if not ov_backend.is_exported(folder):
-            st = _load_sentence_transformer(cfg, loc)
             try:
-                try:
-                    folder.parent.mkdir(parents=True, exist_ok=True)
-                    ov_backend.export(st, folder, cfg.embedding)
-                except OSError:  # no writable cache: a folder for this process only
-                    folder = Path(stack.enter_context(tempfile.TemporaryDirectory())) / folder.name
-                    ov_backend.export(st, folder, cfg.embedding)
+                folder = _export_openvino(cfg, loc, folder, stack)
             except Exception as exc:  # noqa: BLE001 - an untraceable model runs on PyTorch instead
                 reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
                 if cfg.backend == "openvino":
@@ -252,13 +262,7 @@ def _load_openvino(cfg: ModelsConfig, loc: str) -> Any:
                 warnings.warn(f"{cfg.embedding}: OpenVINO export failed ({reason}); running it on PyTorch",
                               stacklevel=2)
                 return None
-        if cfg.precision == "float32":
-            precision = "f32"
-        elif cfg.precision == "bfloat16":
-            precision = "bf16"
-        else:
-            precision = "bf16" if ov_backend.native_bfloat16() else "f32"
-        return ov_backend.load(folder, precision)
+        return ov_backend.load(folder, {"float32": "f32", "bfloat16": "bf16"}.get(cfg.precision))
 
 
 def uses_bfloat16(cfg: ModelsConfig) -> bool:

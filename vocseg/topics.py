@@ -234,13 +234,20 @@ def _bertopic_backend(embedder: Any) -> Any:
 
     if not isinstance(embedder, OpenVINOEmbedder):
         return embedder
+    return _encode_backend()(embedding_model=embedder)
+
+
+@functools.cache
+def _encode_backend() -> type:
+    """BERTopic's ``BaseEmbedder`` over any model with sentence-transformers' ``encode``; one
+    class (a class made per call would hold the model in a reference cycle until a collection)."""
     from bertopic.backend import BaseEmbedder
 
-    class Backend(BaseEmbedder):
+    class EncodeBackend(BaseEmbedder):
         def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
-            return embedder.encode(list(documents), normalize_embeddings=True)
+            return self.embedding_model.encode(list(documents), normalize_embeddings=True)
 
-    return Backend(embedding_model=embedder)
+    return EncodeBackend
 
 
 def max_topic_size(n: int, cfg: TopicsConfig) -> int:

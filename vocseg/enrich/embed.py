@@ -106,7 +106,9 @@ def is_model2vec(embedder: Any) -> bool:
 def runs_without_torch(embedder: Any) -> bool:
     """Whether ``embedder`` computes without PyTorch: model2vec's ``StaticModel`` (numpy) or a
     model compiled by OpenVINO (see :mod:`vocseg.enrich.ov_backend`)."""
-    return is_model2vec(embedder) or type(embedder).__module__ == "vocseg.enrich.ov_backend"
+    from vocseg.enrich.ov_backend import OpenVINOEmbedder  # numpy only
+
+    return is_model2vec(embedder) or isinstance(embedder, OpenVINOEmbedder)
 
 
 def is_static(embedder: Any) -> bool:

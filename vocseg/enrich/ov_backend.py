@@ -91,6 +91,7 @@ def openvino() -> Any:
     if "openvino" not in sys.modules:
         with _absent(("openvino_telemetry",)):
             import openvino as ov
+        return ov
     import openvino as ov
 
     try:
@@ -188,19 +189,15 @@ def export(model: Any, folder: Path, name: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def native_bfloat16() -> bool:
-    """Whether OpenVINO's CPU plugin has native bfloat16 here (AVX512-BF16 or AMX)."""
-    ov = openvino()
-
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-
-
-def load(folder: Path, precision: str) -> OpenVINOEmbedder:
-    """Compile an exported ``folder`` for the CPU; ``precision`` is ``bf16`` or ``f32``."""
+def load(folder: Path, precision: str | None = None) -> OpenVINOEmbedder:
+    """Compile an exported ``folder`` for the CPU in ``precision`` (``bf16`` or ``f32``; ``None``:
+    bfloat16 where the CPU plugin has it natively, AVX512-BF16 or AMX, else float32)."""
     ov = openvino()
 
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     core = ov.Core()
+    if precision is None:
+        precision = "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
     compiled = core.compile_model(
         str(folder / MODEL_FILE),
         "CPU",
