@@ -137,6 +137,28 @@ def test_a_small_fit_hands_umap_the_neighbours_it_would_find_itself(tweets, embe
         assert all(d[-1] - dj < 1e-5 for j, dj in zip(ours, d, strict=True) if j not in set(own))
 
 
+def test_exact_neighbours_from_a_sampled_floor_are_the_full_sorts():
+    """Rows are ranked only among the columns at or above a floor drawn from a sample of
+    columns (a stride of 3 here); clusters, exact duplicates and a far outlier included."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(40, 24))
+    x = centres[rng.integers(0, 40, 6000)] + 0.3 * rng.normal(size=(6000, 24))
+    x[100:130] = x[99]  # 31 identical rows: more ties than neighbours
+    x[5000] = 50 * rng.normal(size=24)
+    unit = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    idx, dist = topics.exact_neighbours(unit, 15, block=700, sample=2000)
+    full = np.maximum(1.0 - unit @ unit.T, 0.0)
+    np.fill_diagonal(full, 0.0)
+    expected = np.sort(full, axis=1)[:, :15]
+    assert (idx[:, 0] == np.arange(len(unit))).all() and not dist[:, 0].any()
+    assert np.abs(dist - expected).max() < 1e-6
+    assert np.allclose(np.take_along_axis(full, idx, axis=1), dist, atol=1e-6)
+    assert (np.diff(dist, axis=1) >= 0).all()
+    assert set(idx[100]) <= set(range(99, 130))  # its twins, nearer than anything else
+    tied = dist[:, 2:] == dist[:, 1:-1]  # equal distances come in row order (self aside)
+    assert (idx[:, 2:][tied] > idx[:, 1:-1][tied]).all() and tied.sum() > 30 * 13
+
+
 def test_cluster_selection_is_handed_to_hdbscan():
     for method in ("eom", "leaf"):
         cfg = config.load(overrides={"topics.cluster_selection": method})
