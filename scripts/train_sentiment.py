@@ -5,12 +5,6 @@ NYT snippets, women's clothing reviews), split by ``vocseg.enrich.training.split
 hyper-parameters are chosen on ``dev``, the final model is fitted on ``train + dev``, and the
 figures printed (and written into the model's ``meta``) are on ``test`` rows only.
 
-A transformer model is trained on two vectors of every text of several sentences: the model's
-pass over the whole text (what ``vocseg sentiment`` and ``sentiment.predict`` give it) and the
-length-weighted mean of its sentence vectors (what ``vocseg enrich`` stores as a document's
-vector, see ``[enrich] whole_text_max_chars``); test figures are printed for both. A static
-model embeds every document whole, so it is trained on whole texts only.
-
 Usage:
     python scripts/train_sentiment.py                       # packaged all-MiniLM-L6-v2
     python scripts/train_sentiment.py --embedding models/minilm-static   # a distilled folder
@@ -56,37 +50,6 @@ def features(examples, embedder, family: str, cache: Path | None):
     return vecs, lex
 
 
-def sentence_means(examples, embedder, family: str, cache: Path | None) -> np.ndarray:
-    """Per example, the vector ``vocseg enrich`` gives a document of several sentences: the
-    length-weighted mean of its sentence vectors (spaCy's sentences, as enrich splits them);
-    a row of NaN for a text of one sentence, whose vector is the whole text's."""
-    texts = [e.text for e in examples]
-    f = None
-    if cache:
-        f = cache / f"{family.replace('/', '_')}-means-{embed.content_hash(''.join(texts))[:12]}.npy"
-        if f.exists():
-            return np.load(f)
-    from vocseg.enrich import nlp
-
-    t = time.time()
-    # sentences come from the dependency parse; the entity recognizer plays no part
-    pipeline = nlp.add_components(models.load_spacy(ModelsConfig(), disable=["ner"]))
-    with nlp.parser(pipeline, n_process=2, batch_size=256) as parse:
-        sents = [[s["text"] for s in rec["sents"]] for rec in parse(texts)]
-    distinct = list(dict.fromkeys(s for ss in sents if len(ss) > 1 for s in ss))
-    where = {s: i for i, s in enumerate(distinct)}
-    vecs = embed.encode(embedder, distinct)
-    out = np.full((len(texts), vecs.shape[1]), np.nan, dtype=np.float32)
-    for i, ss in enumerate(sents):
-        if len(ss) > 1:
-            out[i] = embed.sentence_mean(vecs[[where[s] for s in ss]], [len(s) for s in ss])
-    print(f"split and embedded {len(distinct)} sentences in {time.time() - t:.0f}s", file=sys.stderr)
-    if f is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        np.save(f, out)
-    return out
-
-
 def fit(x: np.ndarray, y: np.ndarray, c: float):
     from sklearn.linear_model import LogisticRegression
 
@@ -127,8 +90,6 @@ def main() -> None:
     ap.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
     ap.add_argument("--cache", default=None, help="folder to cache embeddings between runs")
     ap.add_argument("--out", default=None, help="output JSON (default: the packaged file)")
-    ap.add_argument("--grid", default="0.5,2,8", help="values of C tried on dev")
-    ap.add_argument("--scales", default="1,3", help="lexicon feature scales tried on dev")
     args = ap.parse_args()
 
     cfg = ModelsConfig(embedding=args.embedding)
@@ -143,32 +104,21 @@ def main() -> None:
     y = np.array([sentiment.LABELS.index(e.label) for e in examples])
     split = np.array([e.split for e in examples])
     train, dev, test = split == "train", split == "dev", split == "test"
-    if embed.is_static(embedder):
-        means = np.full_like(vecs, np.nan)
-    else:
-        means = sentence_means(examples, embedder, family, cache)
-    several = ~np.isnan(means[:, 0])
-    # what enrich stores: the sentences' mean for a text of several sentences, else the whole's
-    stored = np.where(several[:, None], means, vecs)
-
-    def rows(mask: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-        """Training rows of ``mask``: every text whole, and again as its sentences' mean."""
-        both = mask & several
-        x = np.vstack([np.hstack([vecs[mask], lex[mask] * scale]), np.hstack([means[both], lex[both] * scale])])
-        return x, np.concatenate([y[mask], y[both]])
 
     from sklearn.metrics import f1_score
 
     best = None
-    for scale in [float(v) for v in args.scales.split(",")]:
-        for c in [float(v) for v in args.grid.split(",")]:
-            clf = fit(*rows(train, scale), c)
-            f1 = f1_score(y[dev], clf.predict(np.hstack([stored, lex * scale])[dev]), average="macro")
-            print(f"dev (as enrich stores it): lexicon_scale={scale} C={c} macro-F1={f1:.4f}", file=sys.stderr)
+    for scale in (1.0, 3.0):
+        x = np.hstack([vecs, lex * scale])
+        for c in (0.5, 2.0, 8.0):
+            clf = fit(x[train], y[train], c)
+            f1 = f1_score(y[dev], clf.predict(x[dev]), average="macro")
+            print(f"dev: lexicon_scale={scale} C={c} macro-F1={f1:.4f}", file=sys.stderr)
             if best is None or f1 > best[0]:
                 best = (f1, scale, c)
     _, scale, c = best
-    clf = fit(*rows(train | dev, scale), c)
+    fitmask = train | dev
+    clf = fit(np.hstack([vecs, lex * scale])[fitmask], y[fitmask], c)
     counts = {}
     for e in examples:
         if e.split != "test":
@@ -183,24 +133,20 @@ def main() -> None:
             "C": c,
             "class_weight": "balanced",
             "trained_on": counts,
-            "vectors": "each text whole, and each text of several sentences again as the "
-            "length-weighted mean of its sentence vectors" if several.any() else "each text whole",
             "split": "sha1(key) % 5: 0 test (held out), 1 dev (tuning, then trained on), else train",
             "trained_at": time.strftime("%Y-%m-%d"),
         },
     )
     test_idx = np.flatnonzero(test)
-    held_out = [examples[i] for i in test_idx]
-    figures = evaluate(model, held_out, stored[test_idx], lex[test_idx], raw_vader[test_idx])
+    figures = evaluate(
+        model, [examples[i] for i in test_idx], vecs[test_idx], lex[test_idx], raw_vader[test_idx]
+    )
     model.meta["test"] = figures
-    if several.any():
-        model.meta["test_whole_texts"] = evaluate(model, held_out, vecs[test_idx], lex[test_idx], raw_vader[test_idx])
     out = Path(args.out) if args.out else sentiment.model_file(family)
     model.save(out)
     print(
         json.dumps(
-            {"family": family, "out": str(out), "lexicon_scale": scale, "C": c, "test": figures,
-             "test_whole_texts": model.meta.get("test_whole_texts")},
+            {"family": family, "out": str(out), "lexicon_scale": scale, "C": c, "test": figures},
             indent=2,
         )
     )

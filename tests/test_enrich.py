@@ -332,41 +332,30 @@ def _doc_vectors(db, cfg, texts):
     return embed.load(db, hashes, cfg.models.embedding)
 
 
-def _mean_of_sentences(db, cfg, text):
+def test_a_long_documents_vector_is_the_mean_of_its_sentences_and_a_short_ones_the_models(db, loaded, embedder):
+    short = "Great food but slow service. Please add more vegan options."
+    ingest.ingest_records(db, [{"text": LONG_REVIEW}, {"text": short}], source="t", kind="review")
+    cfg = config.Config()
+    assert len(short) <= cfg.enrich.whole_text_max_chars < len(LONG_REVIEW)
+    enrich.enrich(db, cfg, loaded=loaded)
+    long_vec, short_vec = _doc_vectors(db, cfg, [LONG_REVIEW, short])
     sents = db.execute(
         "SELECT s.text, s.content_hash FROM sentences s JOIN documents d ON d.id = s.document_id "
         "WHERE d.text = ? ORDER BY s.idx",
-        [text],
+        [LONG_REVIEW],
     ).fetchall()
-    vecs = embed.load(db, [h for _, h in sents], cfg.models.embedding)
-    return len(sents), embed.sentence_mean(vecs, [len(t) for t, _ in sents])
-
-
-def test_a_documents_vector_is_the_mean_of_its_sentences_and_a_one_sentence_ones_the_models(db, loaded, embedder):
-    short = "Great food but slow service. Please add more vegan options."
-    single = "The delivery was two days late."
-    ingest.ingest_records(db, [{"text": t} for t in (LONG_REVIEW, short, single)], source="t", kind="review")
-    cfg = config.Config()
-    assert cfg.enrich.whole_text_max_chars == 0
-    enrich.enrich(db, cfg, loaded=loaded)
-    long_vec, short_vec, single_vec = _doc_vectors(db, cfg, [LONG_REVIEW, short, single])
-    whole = embed.encode(embedder, [LONG_REVIEW, short, single])
-    for text, vec, n in ((LONG_REVIEW, long_vec, 3), (short, short_vec, 2)):
-        n_sents, expected = _mean_of_sentences(db, cfg, text)
-        assert n_sents == n and float(vec @ expected) > 0.9999  # float16 in the store
-    assert float(single_vec @ whole[2]) > 0.999
-    # still about what the whole text is about: nearer it than the other documents
-    assert float(long_vec @ whole[0]) > max(float(long_vec @ whole[1]), float(long_vec @ whole[2])) + 0.3
-    assert float(short_vec @ whole[1]) > max(float(short_vec @ whole[0]), float(short_vec @ whole[2])) + 0.3
-    # 280 embeds tweet-length documents whole; the rule is in the fingerprint: stale until --all
-    tweets_whole = dataclasses.replace(cfg, enrich=dataclasses.replace(cfg.enrich, whole_text_max_chars=280))
-    assert len(short) <= 280 < len(LONG_REVIEW)
-    assert enrich.enrich(db, tweets_whole, loaded=loaded)["stale"] == 3
-    enrich.enrich(db, tweets_whole, loaded=loaded, all=True)
-    long_vec, short_vec = _doc_vectors(db, cfg, [LONG_REVIEW, short])
-    assert float(short_vec @ whole[1]) > 0.999 and float(long_vec @ whole[0]) < 0.99
-    all_whole = dataclasses.replace(cfg, enrich=dataclasses.replace(cfg.enrich, whole_text_max_chars=1_000_000))
-    enrich.enrich(db, all_whole, loaded=loaded, all=True)
+    assert len(sents) == 3
+    sent_vecs = embed.load(db, [h for _, h in sents], cfg.models.embedding)
+    expected = embed.sentence_mean(sent_vecs, [len(t) for t, _ in sents])
+    assert float(long_vec @ expected) > 0.9999  # float16 in the store
+    whole = embed.encode(embedder, [LONG_REVIEW, short])
+    assert float(short_vec @ whole[1]) > 0.999
+    # still about what the whole text is about: nearer it than the other document
+    assert float(long_vec @ whole[0]) > float(long_vec @ whole[1]) + 0.3
+    # 0 embeds every document whole; the rule is in the fingerprint: stale until enrich --all
+    whole_cfg = dataclasses.replace(cfg, enrich=dataclasses.replace(cfg.enrich, whole_text_max_chars=0))
+    assert enrich.enrich(db, whole_cfg, loaded=loaded)["stale"] == 2
+    enrich.enrich(db, whole_cfg, loaded=loaded, all=True)
     assert float(_doc_vectors(db, cfg, [LONG_REVIEW])[0] @ whole[0]) > 0.999
 
 
@@ -479,7 +468,7 @@ def test_sentiment_command_keeps_order_and_flags_empty_rows(cli, tmp_path):
         "review_id,body\n"
         "r1,I absolutely love this jacket\n"
         "r2,\n"
-        '=HYPERLINK(1),"Terrible, it fell apart after one wash"\n'
+        '=HYPERLINK(1),"Terrible, it fell apart, I want my money back"\n'
         "r4,   \n"
         "r5,The parcel arrived on Tuesday\n",
         encoding="utf-8",

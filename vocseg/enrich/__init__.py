@@ -225,7 +225,7 @@ def enrich(
                 fp,
                 counts["run_id"],
                 # a static model's pass over the whole text costs next to nothing
-                None if embed.is_static(m.embedder) else cfg.enrich.whole_text_max_chars,
+                0 if embed.is_static(m.embedder) else cfg.enrich.whole_text_max_chars,
             )
             with store.transaction(db):
                 db.conn.execute("DELETE FROM needs")
@@ -271,7 +271,7 @@ class _Context:
     rating_weight: float
     fingerprint: str
     run_id: int
-    whole_text_max_chars: int | None  # None: every document embedded whole
+    whole_text_max_chars: int
 
 
 def _aspect_score(
@@ -293,9 +293,9 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
     m = ctx.m
     sent_lists = [rec["sents"] for _, rec in chunk]
     limit = ctx.whole_text_max_chars
-    # a document of several sentences gets their mean vector (see EnrichConfig.whole_text_max_chars)
+    # a long document's vector is the mean of its sentences' (see EnrichConfig.whole_text_max_chars)
     from_sents = [
-        limit is not None and len(sents) > 1 and len(embed.embedding_text(row[1])) > limit
+        bool(limit) and len(sents) > 1 and len(embed.embedding_text(row[1])) > limit
         for (row, _), sents in zip(chunk, sent_lists, strict=True)
     ]
     texts: list[str] = []
