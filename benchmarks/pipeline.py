@@ -18,7 +18,12 @@ printed. With the default profile on a CPU where vocseg runs MiniLM in bfloat16 
 precision = "auto"``), plain BERTopic also runs with that bfloat16 MiniLM
 (``plain_bertopic_same_backend``).
 
+``--repeat 2`` times (a) and (b) twice each in the order a, b, b, a and reports the means
+(each run's time is kept): the test machine's speed drifts by up to 20% within a run, which a
+single a-then-b reading charges to one side.
+
     python benchmarks/pipeline.py --docs 20000
+    python benchmarks/pipeline.py --docs 20000 --repeat 2
     python benchmarks/pipeline.py --docs 20000 --profile fast
 """
 
@@ -240,6 +245,12 @@ def main() -> None:
     ap.add_argument(
         "--workdir", default=None, help="Keep the drawn CSVs and the store here (default: a temporary folder)."
     )
+    ap.add_argument(
+        "--repeat", type=int, default=1,
+        help="Time plain BERTopic (MiniLM, float32) and vocseg N times each, in the order "
+        "ABBA... (plain, vocseg, vocseg, plain for 2), and report their means: the machine's "
+        "speed drifts by up to 20%% over a run.",
+    )
     ap.add_argument("--_plain", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._plain:
@@ -265,11 +276,6 @@ def main() -> None:
         if args.workdir:
             work = Path(args.workdir)
             work.mkdir(parents=True, exist_ok=True)
-            for stale in work.glob("bench.db*"):  # a store from an earlier run
-                if stale.is_dir():
-                    shutil.rmtree(stale)
-                else:
-                    stale.unlink()
         else:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         data = work / "docs.csv"
@@ -281,7 +287,8 @@ def main() -> None:
         elif _uses_bfloat16(env):
             # and with the bfloat16 arithmetic vocseg runs MiniLM in on this CPU
             plains.append(("plain_bertopic_same_backend", "all-MiniLM-L6-v2", "bfloat16"))
-        for key, embedding, precision in [] if args.skip_plain else plains:
+
+        def plain_run(key: str, embedding: str, precision: str) -> dict:
             out = work / f"{key}.json"
             m = run_measured(
                 [sys.executable, __file__, "--_plain", str(data), str(out), embedding, precision],
@@ -291,7 +298,7 @@ def main() -> None:
                 raise SystemExit(f"plain BERTopic ({embedding}) failed")
             plain = json.loads(out.read_text())
             print(f"{key}: {m['seconds']:.1f} s", file=sys.stderr, flush=True)
-            result[key] = {
+            return {
                 "embedding": embedding,
                 "precision": precision,
                 "seconds": m["seconds"],
@@ -305,45 +312,80 @@ def main() -> None:
                     4,
                 ),
             }
+
         conf = None
         if PROFILES[args.profile]:
             conf = work / "vocseg.toml"
             conf.write_text(PROFILES[args.profile], encoding="utf-8")
         db = work / "bench.db"
-        steps, total, peak = {}, 0.0, 0.0
-        for name, cmd in vocseg_steps(db, data, work, conf):
-            m = run_measured(cmd, env=env, cwd=work)
-            if m["returncode"] != 0:
-                raise SystemExit(f"vocseg {name} failed with exit {m['returncode']}")
-            steps[name] = m
-            print(
-                f"vocseg {name}: {m['seconds']:.1f} s, {m['peak_rss_mb']:.0f} MB",
-                file=sys.stderr,
-                flush=True,
-            )
-            total += m["seconds"]
-            peak = max(peak, m["peak_rss_mb"])
-        con = sqlite3.connect(db)
-        assign = {
-            ext: (-1 if tid is None else tid)
-            for ext, tid in con.execute(
-                "SELECT d.external_id, dt.topic_id FROM documents d JOIN document_topics dt ON dt.document_id = d.id"
-            )
-        }
-        unassigned = con.execute(
-            "SELECT COUNT(*) FROM document_topics WHERE topic_id IS NULL"
-        ).fetchone()[0]
-        con.close()
-        result["vocseg"] = {
-            "seconds": round(total, 3),
-            "peak_rss_mb": peak,
-            "steps": {
-                k: {"seconds": v["seconds"], "peak_rss_mb": v["peak_rss_mb"]}
-                for k, v in steps.items()
-            },
-            "nmi": nmi(assign, gold),
-            "unassigned_share": round(unassigned / max(1, len(assign)), 4),
-        }
+
+        def vocseg_run() -> dict:
+            for stale in work.glob("bench.db*"):  # a store from an earlier repetition
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink()
+            steps, total, peak = {}, 0.0, 0.0
+            for name, cmd in vocseg_steps(db, data, work, conf):
+                m = run_measured(cmd, env=env, cwd=work)
+                if m["returncode"] != 0:
+                    raise SystemExit(f"vocseg {name} failed with exit {m['returncode']}")
+                steps[name] = m
+                print(
+                    f"vocseg {name}: {m['seconds']:.1f} s, {m['peak_rss_mb']:.0f} MB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                total += m["seconds"]
+                peak = max(peak, m["peak_rss_mb"])
+            con = sqlite3.connect(db)
+            assign = {
+                ext: (-1 if tid is None else tid)
+                for ext, tid in con.execute(
+                    "SELECT d.external_id, dt.topic_id FROM documents d JOIN document_topics dt ON dt.document_id = d.id"
+                )
+            }
+            unassigned = con.execute(
+                "SELECT COUNT(*) FROM document_topics WHERE topic_id IS NULL"
+            ).fetchone()[0]
+            con.close()
+            return {
+                "seconds": round(total, 3),
+                "peak_rss_mb": peak,
+                "steps": {
+                    k: {"seconds": v["seconds"], "peak_rss_mb": v["peak_rss_mb"]}
+                    for k, v in steps.items()
+                },
+                "nmi": nmi(assign, gold),
+                "unassigned_share": round(unassigned / max(1, len(assign)), 4),
+            }
+
+        def mean_of(runs: list[dict]) -> dict:
+            """The last run's figures, with the mean time over ``runs`` (each run's time and
+            NMI kept: plain BERTopic's UMAP is unseeded, vocseg's is seeded)."""
+            if len(runs) == 1:
+                return runs[0]
+            return {**runs[-1], "seconds": round(sum(r["seconds"] for r in runs) / len(runs), 3),
+                    "runs_seconds": [r["seconds"] for r in runs], "runs_nmi": [r["nmi"] for r in runs]}
+
+        # (a) as a notebook runs it, and (b), alternating ABBA so that drift hits both alike
+        reps = max(1, args.repeat)
+        plain_runs: list[dict] = []
+        vocseg_runs: list[dict] = []
+        for i in range(reps):
+            first, second = ("plain", "vocseg") if i % 2 == 0 else ("vocseg", "plain")
+            for side in (first, second):
+                if side == "plain" and not args.skip_plain:
+                    plain_runs.append(plain_run(*plains[0]))
+                elif side == "vocseg":
+                    vocseg_runs.append(vocseg_run())
+        if plain_runs:
+            result[plains[0][0]] = mean_of(plain_runs)
+        for key, embedding, precision in [] if args.skip_plain else plains[1:]:
+            result[key] = plain_run(key, embedding, precision)
+        result["repeat"] = reps
+        result["vocseg"] = mean_of(vocseg_runs)
+        total, peak = result["vocseg"]["seconds"], max(r["peak_rss_mb"] for r in vocseg_runs)
         if "plain_bertopic" in result:
             result["ratio_vocseg_over_plain"] = round(
                 total / result["plain_bertopic"]["seconds"], 3
