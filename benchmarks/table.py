@@ -171,7 +171,14 @@ def _pipeline(name: str, d: dict) -> list[Row]:
             f"{num(p.get('seconds'))} s, peak RSS {num(p.get('peak_rss_mb'))} MB, NMI {num(p.get('nmi'))}"
         )
     if d.get("ratio_vocseg_over_plain") is not None:
-        figs.append(f"vocseg / plain time {num(d['ratio_vocseg_over_plain'])}x")
+        runs = ""
+        if v.get("runs_seconds") and p.get("runs_seconds"):
+            runs = (
+                f" (means of {len(v['runs_seconds'])} runs each, plain and vocseg alternating: "
+                f"plain {', '.join(num(x) for x in p['runs_seconds'])} s, "
+                f"vocseg {', '.join(num(x) for x in v['runs_seconds'])} s)"
+            )
+        figs.append(f"vocseg / plain time {num(d['ratio_vocseg_over_plain'])}x{runs}")
     for kind in ("same_model", "same_backend"):
         same = d.get(f"plain_bertopic_{kind}") or {}
         if same:
