@@ -480,8 +480,12 @@ class AttributeMatches:
                 attrs.append(attr)
             return attrs.index(attr)
 
-        def as_id(attr: str, value: Any) -> int:
-            return int(value) if attr.startswith("IS_") else strings[value]
+        def as_id(attr: str, value: Any) -> int | None:
+            """The ``to_array`` value of ``value`` for ``attr``; ``None`` if it is of the wrong kind."""
+            flag = attr.startswith("IS_")
+            if isinstance(value, bool) != flag or not isinstance(value, str | bool):
+                return None
+            return int(value) if flag else strings[value]
 
         patterns = []
         for attr_id, entry in enumerate(ruler.patterns):
@@ -494,23 +498,20 @@ class AttributeMatches:
                     checks = []
                     for key, value in spec.items():
                         attr = {"TEXT": "ORTH"}.get(str(key).upper(), str(key).upper())
-                        flag = attr.startswith("IS_")
                         if attr not in _TOKEN_ATTRS:
                             return None
-                        if isinstance(value, dict):
-                            if len(value) != 1:
+                        op, arg = next(iter(value.items())) if isinstance(value, dict) else ("==", value)
+                        if isinstance(value, dict) and len(value) != 1:
+                            return None
+                        if op in ("IN", "NOT_IN") and isinstance(arg, list):
+                            ids = [as_id(attr, v) for v in arg]
+                            if None in ids:
                                 return None
-                            op, arg = next(iter(value.items()))
-                            if op in ("IN", "NOT_IN") and isinstance(arg, list) and all(
-                                isinstance(v, bool) == flag and isinstance(v, (str, bool)) for v in arg
-                            ):
-                                checks.append((column(attr), op, frozenset(as_id(attr, v) for v in arg)))
-                            elif op == "REGEX" and isinstance(arg, str) and not flag:
-                                checks.append((column(attr), op, re.compile(arg)))
-                            else:
-                                return None
-                        elif isinstance(value, bool) == flag and isinstance(value, (str, bool)):
-                            checks.append((column(attr), "==", as_id(attr, value)))
+                            checks.append((column(attr), op, frozenset(ids)))
+                        elif op == "REGEX" and isinstance(arg, str) and not attr.startswith("IS_"):
+                            checks.append((column(attr), op, re.compile(arg)))
+                        elif op == "==" and as_id(attr, arg) is not None:
+                            checks.append((column(attr), op, as_id(attr, arg)))
                         else:
                             return None
                     tokens.append(checks)
