@@ -49,6 +49,20 @@ def test_openvino_gives_pytorchs_vectors_in_both_precisions(torch_f32):
     assert single.shape == (384,) and float(single @ ref[0]) > 0.9999
 
 
+def test_batches_in_flight_on_several_streams_land_in_their_own_rows():
+    ov = models.load_embedder(ModelsConfig(backend="openvino", precision="float32"))
+    # compiled for throughput: on two cores or more OpenVINO makes several streams, and encode
+    # keeps a batch in each
+    if (os.cpu_count() or 1) >= 2:
+        assert ov.requests >= 2
+    texts = [f"{t} (ticket {i})" for i, t in enumerate(TEXTS[:5] * 18)]
+    got = ov.encode(texts, batch_size=4, normalize_embeddings=True)  # 23 batches
+    alone = np.stack([ov.encode(t, normalize_embeddings=True) for t in texts])
+    cos = (got * alone).sum(axis=1)
+    assert float(cos.min()) > 0.9999, cos
+    assert ((got @ alone.T).argmax(axis=1) == np.arange(len(texts))).all()
+
+
 def test_auto_picks_openvino_on_the_cpu_and_torch_where_asked():
     assert models.uses_openvino(ModelsConfig())
     assert not models.uses_openvino(ModelsConfig(backend="torch"))

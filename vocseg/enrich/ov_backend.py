@@ -6,6 +6,12 @@ PyTorch's above 0.9999, measured on 4,000 benchmark sentences and 1,500 document
 process that has the model exported once loads it in a fraction of a second without
 importing PyTorch or sentence-transformers (5-6 s each time otherwise).
 
+The model is compiled for throughput: OpenVINO splits the cores into streams (two of one
+thread each on two cores) and :meth:`OpenVINOEmbedder.encode` keeps every stream busy with a
+batch while this thread tokenizes the next. On two cores that encodes the benchmark's
+sentences 15% faster than one two-thread request at a time, with the same vectors (each
+batch runs whole on one stream, with the same kernels).
+
 :func:`export` traces the whole sentence-transformers module stack (transformer, pooling,
 any dense layer, normalisation) into one OpenVINO model and saves it beside the tokenizer;
 :func:`load` compiles a saved folder. :class:`OpenVINOEmbedder` has the part of
@@ -42,6 +48,8 @@ class OpenVINOEmbedder:
     def __init__(self, compiled: Any, tokenizer: Any, meta: dict[str, Any], precision: str) -> None:
         self._compiled = compiled
         self._request = compiled.create_infer_request()
+        #: batches in flight at once: one per stream OpenVINO made
+        self.requests = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         self.tokenizer = tokenizer
         self.max_seq_length = int(meta["max_seq_length"])
         self.dim = int(meta["dim"])
@@ -67,16 +75,36 @@ class OpenVINOEmbedder:
         texts = [sentences] if single else list(sentences)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        for lo in range(0, len(texts), max(1, batch_size)):
-            rows = order[lo : lo + batch_size]
-            enc = self.tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            result = self._request.infer({"input_ids": ids, "attention_mask": mask})
-            out[rows] = next(iter(result.values()))
+        size = max(1, batch_size)
+        batches = [order[lo : lo + size] for lo in range(0, len(texts), size)]
+        if len(batches) <= 1 or self.requests == 1:
+            for rows in batches:
+                result = self._request.infer(self._inputs([texts[i] for i in rows]))
+                out[rows] = next(iter(result.values()))
+        else:
+            from openvino import AsyncInferQueue  # imported already, by load()
+
+            queue = AsyncInferQueue(self._compiled, self.requests)
+            queue.set_callback(_store_rows)  # a plain function: no cycle holds the queue
+            for rows in batches:  # start_async waits for a free request
+                queue.start_async(self._inputs([texts[i] for i in rows]), (out, rows))
+            queue.wait_all()
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out[0] if single else out
+
+    def _inputs(self, texts: list[str]) -> dict[str, np.ndarray]:
+        enc = self.tokenizer.encode_batch(texts)
+        return {
+            "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+        }
+
+
+def _store_rows(request: Any, target: tuple[np.ndarray, np.ndarray]) -> None:
+    """AsyncInferQueue's callback: a finished batch's vectors into their rows of the output."""
+    out, rows = target
+    out[rows] = request.get_output_tensor(0).data
 
 
 def openvino() -> Any:
@@ -100,7 +128,9 @@ def openvino() -> Any:
         return ov
     for name, module in list(sys.modules.items()):
         tm = getattr(module, "tm", None)
-        if name.startswith("openvino.") and getattr(tm, "__name__", "").startswith("openvino_telemetry"):
+        if name.startswith("openvino.") and getattr(tm, "__name__", "").startswith(
+            "openvino_telemetry"
+        ):
             module.tm = telemetry_stub
     return ov
 
@@ -197,10 +227,12 @@ def load(folder: Path, precision: str | None = None) -> OpenVINOEmbedder:
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     core = ov.Core()
     if precision is None:
-        precision = "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+        precision = (
+            "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+        )
     compiled = core.compile_model(
         str(folder / MODEL_FILE),
         "CPU",
-        {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"},
+        {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "THROUGHPUT"},
     )
     return OpenVINOEmbedder(compiled, _tokenizer(folder, meta), meta, precision)
