@@ -66,6 +66,47 @@ def test_migrating_from_the_previous_version_keeps_every_row(db_path):
     assert new.execute("SELECT text FROM documents WHERE external_id='r2'").fetchone()[0] == "text 2"
 
 
+def test_cached_vectors_survive_the_move_to_a_rowid_table_and_keep_their_cleanup(db_path):
+    # a store made before migration 12 existed: every other block applied, 12 not
+    old = store.open(db_path)
+    trigger = old.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'trg_documents_drop_embeddings'"
+    ).fetchone()[0]
+    with store.transaction(old):
+        c = old.conn
+        c.execute("DROP TRIGGER trg_documents_drop_embeddings")
+        c.execute("DROP TABLE embeddings")
+        c.execute(  # as migrations 10 and 11 left it
+            "CREATE TABLE embeddings (content_hash TEXT NOT NULL, model TEXT NOT NULL, dim INTEGER NOT NULL, "
+            "vector BLOB NOT NULL, source TEXT NOT NULL DEFAULT 'model' CHECK (source IN ('model', 'sentences')), "
+            "PRIMARY KEY (content_hash, model)) WITHOUT ROWID"
+        )
+        c.execute(trigger)
+        c.execute("DELETE FROM _vocseg_migrations WHERE version = 12")
+    assert store.schema_version(old) > 12
+    _seed_core(old)
+    with store.transaction(old):
+        old.conn.executemany(
+            "INSERT INTO embeddings (content_hash, model, dim, vector, source) VALUES (?, 'm', 2, ?, ?)",
+            [("h0", b"\x00\x3c\x00\x00", "model"), ("h1", b"\x00\x00\x00\x3c", "sentences")],
+        )
+    old.conn.close()
+    new = store.open(db_path)
+    rows = new.execute("SELECT content_hash, vector, source FROM embeddings ORDER BY content_hash").fetchall()
+    assert rows == [("h0", b"\x00\x3c\x00\x00", "model"), ("h1", b"\x00\x00\x00\x3c", "sentences")]
+    assert "WITHOUT ROWID" not in new.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'embeddings'"
+    ).fetchone()[0]
+    # the key is still unique: storing a vector again replaces it
+    new.execute("INSERT OR REPLACE INTO embeddings (content_hash, model, dim, vector) VALUES ('h0', 'm', 2, x'0000')")
+    assert new.execute("SELECT COUNT(*), MAX(vector) FROM embeddings WHERE content_hash = 'h0'").fetchone() == (1, b"\x00\x00")
+    with pytest.raises(Exception, match="UNIQUE"):
+        new.execute("INSERT INTO embeddings (content_hash, model, dim, vector) VALUES ('h0', 'm', 2, x'0000')")
+    # and deleting a document still drops the vector of its text
+    new.execute("DELETE FROM documents WHERE content_hash = 'h0'")
+    assert [r[0] for r in new.execute("SELECT content_hash FROM embeddings")] == ["h1"]
+
+
 def test_a_store_from_a_newer_vocseg_is_refused(db_path):
     db = store.open(db_path)
     db.execute("INSERT INTO _vocseg_migrations VALUES (9999, 'future', '2030-01-01')")

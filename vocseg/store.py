@@ -108,9 +108,13 @@ def apply_migrations(db: sqlite_utils.Database, *, target: int | None = None) ->
     current = schema_version(db)
     if current > known:
         raise StoreError(Errors.E002.format(path=path, found=current, known=known), code="E002")
+    # each stage has its own block of versions, so a store can lack a migration below its
+    # latest (a new enrich migration in a store that has the crawl block): what is pending is
+    # what is not recorded
+    recorded = {r[0] for r in conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
     applied = []
     for m in migrations:
-        if m.version <= current or (target is not None and m.version > target):
+        if m.version in recorded or (target is not None and m.version > target):
             continue
         try:
             with transaction(db):

@@ -237,20 +237,25 @@ def enrich(
             while page:
                 following = next(pages, None)
                 queued = parse([r[1] for r in following]) if following and ahead else None
-                chunk: list[tuple[tuple, dict]] = []
-                for row, rec in zip(page, parsed, strict=True):
-                    chunk.append((row, rec))
-                    if len(chunk) >= batch:
-                        _write(db, _process(chunk, ctx), summary)
+                pairs = list(zip(page, parsed, strict=True))
+                chunks = [pairs[i : i + batch] for i in range(0, len(pairs), batch)]
+                if ahead:
+                    for chunk in chunks:
+                        _write(db, _rows(chunk, ctx, _embed(chunk, ctx)), summary)
                         if progress:
                             progress(len(chunk), None)
-                        chunk = []
-                if chunk:
-                    _write(db, _process(chunk, ctx), summary)
-                    if progress:
-                        progress(len(chunk), None)
-                if following and not ahead:
-                    queued = list(parse([r[1] for r in following]))
+                else:
+                    # the transformer's passes take both cores; the rest of the page's work
+                    # (sentiment, needs, writing) takes one, so the workers parse the next
+                    # page beside it (progress counts written documents, so it moves then)
+                    vectors = [_embed(chunk, ctx) for chunk in chunks]
+                    queued = parse([r[1] for r in following]) if following else None
+                    for chunk, got in zip(chunks, vectors, strict=True):
+                        _write(db, _rows(chunk, ctx, got), summary)
+                        if progress:
+                            progress(len(chunk), None)
+                    if queued is not None:
+                        queued = list(queued)
                 page, parsed = following, queued
         seconds = time.perf_counter() - t0
         summary.update(
@@ -288,8 +293,19 @@ def _label(score: float) -> str:
     return "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
 
 
-def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
-    """Pure part of a batch: parsed records + models -> rows for every enrich table."""
+@dataclass
+class _Vectors:
+    """A batch's texts (each document, then its sentences) with their hashes and vectors."""
+
+    texts: list[str]
+    hashes: list[str]
+    vecs: np.ndarray
+    computed: int
+
+
+def _embed(chunk: list[tuple[tuple, Any]], ctx: _Context) -> _Vectors:
+    """The vectors of a batch's documents and sentences: cached, computed by the model and
+    stored, or (a long document's) the mean of its sentences'."""
     m = ctx.m
     sent_lists = [rec["sents"] for _, rec in chunk]
     limit = ctx.whole_text_max_chars
@@ -332,6 +348,14 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
         vecs[derived_at] = embed.put(
             ctx.db, [hashes[i] for i in derived_at], vecs[derived_at], m.model_id, source="sentences"
         )
+    return _Vectors(texts, hashes, vecs, computed[0])
+
+
+def _rows(chunk: list[tuple[tuple, Any]], ctx: _Context, got: _Vectors) -> dict[str, Any]:
+    """Rows for every enrich table of a batch, from its parsed records and vectors."""
+    m = ctx.m
+    sent_lists = [rec["sents"] for _, rec in chunk]
+    texts, hashes, vecs = got.texts, got.hashes, got.vecs
     # lexicon features come from the spaCy component (computed in the workers)
     lex = np.zeros((len(texts), 4), dtype=np.float32)
     i = 0
@@ -361,7 +385,7 @@ def _process(chunk: list[tuple[tuple, Any]], ctx: _Context) -> dict[str, Any]:
         "sentence_needs": [],
         "document_needs": [],
         "enrichments": [],
-        "computed": computed[0],
+        "computed": got.computed,
         "need_names": ctx.taxonomy.names,
     }
     pos = 0

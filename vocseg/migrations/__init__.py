@@ -5,7 +5,10 @@ Each module ``mNNNN_name.py`` in this package defines ``VERSION`` (int), ``NAME`
 version order, each inside one transaction, and are recorded in
 ``_vocseg_migrations``. A released migration is never edited: add a new one.
 Stages own their block of versions: 1-9 core/ingest, 10-19 enrich, 20-29 topics and
-report, 30-39 segments and cohorts, 40-49 crawl.
+report, 30-39 segments and cohorts, 40-49 crawl. A migration runs once, when it is not yet
+recorded, even if the store has recorded later versions (a new enrich migration reaches a
+store that already has the crawl block); so each one may assume the migrations of its own
+block and earlier blocks' released ones, never a later block's.
 """
 
 from __future__ import annotations
