@@ -194,8 +194,13 @@ def _pipeline(name: str, d: dict) -> list[Row]:
             )
     if u.get("fraction_of_full_run") is not None:
         more = f" ({num(u['docs'])} more documents)" if u.get("docs") else ""
+        runs = (
+            f" (mean {num(u.get('seconds'))} s of {', '.join(num(x) for x in u['runs_seconds'])} s)"
+            if u.get("runs_seconds")
+            else ""
+        )
         figs.append(
-            f"incremental update{more}: {pct(u['fraction_of_full_run'])} of the full run's time"
+            f"incremental update{more}: {pct(u['fraction_of_full_run'])} of the full run's time{runs}"
         )
     return [_row(name, d, "; ".join(figs), _generic_targets(d))]
 

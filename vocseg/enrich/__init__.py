@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -236,11 +236,9 @@ def enrich(
                 )
             while page:
                 following = next(pages, None)
-                queued = parse([r[1] for r in following]) if following and ahead else None
-                pairs = list(zip(page, parsed, strict=True))
-                chunks = [pairs[i : i + batch] for i in range(0, len(pairs), batch)]
-                if ahead:
-                    for chunk in chunks:
+                if ahead:  # the workers parse the next page while this one is worked through
+                    queued = parse([r[1] for r in following]) if following else None
+                    for chunk in _batches(zip(page, parsed, strict=True), batch):
                         _write(db, _rows(chunk, ctx, _embed(chunk, ctx)), summary)
                         if progress:
                             progress(len(chunk), None)
@@ -248,6 +246,7 @@ def enrich(
                     # the transformer's passes take both cores; the rest of the page's work
                     # (sentiment, needs, writing) takes one, so the workers parse the next
                     # page beside it (progress counts written documents, so it moves then)
+                    chunks = list(_batches(zip(page, parsed, strict=True), batch))
                     vectors = [_embed(chunk, ctx) for chunk in chunks]
                     queued = parse([r[1] for r in following]) if following else None
                     for chunk, got in zip(chunks, vectors, strict=True):
@@ -291,6 +290,18 @@ def _aspect_score(
 
 def _label(score: float) -> str:
     return "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last one shorter), as they come."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass

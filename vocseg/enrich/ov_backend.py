@@ -86,9 +86,12 @@ class OpenVINOEmbedder:
 
             queue = AsyncInferQueue(self._compiled, self.requests)
             queue.set_callback(_store_rows)  # a plain function: no cycle holds the queue
+            stored: list[int] = []
             for rows in batches:  # start_async waits for a free request
-                queue.start_async(self._inputs([texts[i] for i in rows]), (out, rows))
+                queue.start_async(self._inputs([texts[i] for i in rows]), (out, rows, stored))
             queue.wait_all()
+            if sum(stored) != len(texts):  # a callback that failed in OpenVINO's thread
+                raise RuntimeError(f"OpenVINO returned {sum(stored)} of {len(texts)} vectors")
         if normalize_embeddings:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out[0] if single else out
@@ -101,10 +104,12 @@ class OpenVINOEmbedder:
         }
 
 
-def _store_rows(request: Any, target: tuple[np.ndarray, np.ndarray]) -> None:
-    """AsyncInferQueue's callback: a finished batch's vectors into their rows of the output."""
-    out, rows = target
+def _store_rows(request: Any, target: tuple[np.ndarray, np.ndarray, list[int]]) -> None:
+    """AsyncInferQueue's callback: a finished batch's vectors into their rows of the output
+    (and how many, into ``stored``)."""
+    out, rows, stored = target
     out[rows] = request.get_output_tensor(0).data
+    stored.append(len(rows))
 
 
 def openvino() -> Any:
