@@ -236,25 +236,24 @@ def enrich(
                 )
             while page:
                 following = next(pages, None)
-                if ahead:  # the workers parse the next page while this one is worked through
-                    queued = parse([r[1] for r in following]) if following else None
-                    for chunk in _batches(zip(page, parsed, strict=True), batch):
-                        _write(db, _rows(chunk, ctx, _embed(chunk, ctx)), summary)
-                        if progress:
-                            progress(len(chunk), None)
-                else:
+                work: Iterable[tuple[list, _Vectors]] = (
+                    (chunk, _embed(chunk, ctx))
+                    for chunk in _batches(zip(page, parsed, strict=True), batch)
+                )
+                if not ahead:
                     # the transformer's passes take both cores; the rest of the page's work
                     # (sentiment, needs, writing) takes one, so the workers parse the next
                     # page beside it (progress counts written documents, so it moves then)
-                    chunks = list(_batches(zip(page, parsed, strict=True), batch))
-                    vectors = [_embed(chunk, ctx) for chunk in chunks]
-                    queued = parse([r[1] for r in following]) if following else None
-                    for chunk, got in zip(chunks, vectors, strict=True):
-                        _write(db, _rows(chunk, ctx, got), summary)
-                        if progress:
-                            progress(len(chunk), None)
-                    if queued is not None:
-                        queued = list(queued)
+                    work = list(work)
+                # with a static model the workers parse the next page while this one is
+                # worked through (the generator above embeds batch by batch as they come)
+                queued = parse([r[1] for r in following]) if following else None
+                for chunk, got in work:
+                    _write(db, _rows(chunk, ctx, got), summary)
+                    if progress:
+                        progress(len(chunk), None)
+                if not ahead and queued is not None:
+                    queued = list(queued)
                 page, parsed = following, queued
         seconds = time.perf_counter() - t0
         summary.update(
